@@ -1,0 +1,136 @@
+"""Command line: `python -m app serve | bootstrap | demo | openapi`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from app.config import ConfigError, get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="apply migrations, then serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    boot = commands.add_parser("bootstrap", help="create an organization and its admin")
+    boot.add_argument("--org", required=True, help="organization name")
+    boot.add_argument("--admin-email", required=True)
+    boot.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    commands.add_parser("demo", help="load a demo organization with synthetic patients")
+    spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI schema")
+    spec.add_argument("--write", action="store_true", help="write openapi/openapi.json")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "serve":
+            return _serve(args.host, args.port, args.workers)
+        if args.command == "migrate":
+            from app.migrate import upgrade_head
+
+            upgrade_head(get_settings().database_url)
+            return 0
+        if args.command == "bootstrap":
+            password = _read_password(args.password_stdin)
+            return asyncio.run(_bootstrap(args.org, args.admin_email, password))
+        if args.command == "demo":
+            from app.demo import load_demo
+
+            return asyncio.run(load_demo(get_settings()))
+        if args.command == "openapi":
+            return _openapi(args.write)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _serve(host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    from app.main import create_app
+    from app.migrate import upgrade_head
+
+    settings = get_settings()
+    create_app(settings)  # fail fast on configuration errors, before migrating
+    upgrade_head(settings.database_url)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Admin password: ")
+    if first != getpass.getpass("Again: "):
+        raise SystemExit("error: the passwords differ")
+    return first
+
+
+async def _bootstrap(org: str, email: str, password: str) -> int:
+    from pydantic import TypeAdapter, ValidationError
+
+    from app.auth.passwords import Passwords
+    from app.db import create_engine, create_sessionmaker
+    from app.errors import Conflict
+    from app.migrate import upgrade_head
+    from app.organizations import service as organizations_service
+    from app.schemas import Email, Password
+
+    try:
+        email = TypeAdapter(Email).validate_python(email)
+        password = TypeAdapter(Password).validate_python(password)
+    except ValidationError as exc:
+        print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 1
+    settings = get_settings()
+    await asyncio.to_thread(upgrade_head, settings.database_url)
+    engine = create_engine(settings.database_url)
+    passwords = Passwords(
+        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+    )
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            organization, admin = await organizations_service.create_organization_with_admin(
+                session, passwords=passwords, name=org, admin_email=email, password=password
+            )
+    except Conflict:
+        print(f"error: an account with the email {email} already exists", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"Created organization {organization.name!r} ({organization.id})")
+    print(f"Admin {admin.email} can sign in: POST /v1/auth/token grant_type=password")
+    return 0
+
+
+def _openapi(write: bool) -> int:
+    from app.main import create_app
+
+    text = json.dumps(create_app().openapi(), indent=2, sort_keys=True) + "\n"
+    if write:
+        path = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+        path.write_text(text)
+        print(f"wrote {path}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""The audit trail. Invariant: every read or write of patient data adds its events to the same
+session (so the same transaction) as the access itself; events are never updated or deleted."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Literal
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import AuditEvent
+from app.auth.dependencies import Principal
+from app.db import utcnow
+from app.middleware import request_id_var
+from app.pagination import keyset_page
+from app.patients.models import Patient
+
+Action = Literal["read", "create", "update", "delete"]
+
+
+def record(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    organization_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    action: Action,
+    resource_type: str,
+    resource_id: uuid.UUID | None = None,
+) -> None:
+    record_many(
+        session,
+        principal=principal,
+        organization_id=organization_id,
+        patient_ids=[patient_id],
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
+
+
+def record_many(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    organization_id: uuid.UUID,
+    patient_ids: Iterable[uuid.UUID],
+    action: Action,
+    resource_type: str,
+    resource_id: uuid.UUID | None = None,
+) -> None:
+    """One event per patient touched (a list read touches each patient it shows)."""
+    at = utcnow()
+    request_id = request_id_var.get()
+    session.add_all(
+        AuditEvent(
+            at=at,
+            organization_id=organization_id,
+            patient_id=patient_id,
+            actor_id=principal.id,
+            actor_role=principal.role,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            request_id=request_id,
+        )
+        for patient_id in patient_ids
+    )
+
+
+def events_statement(patient_id: uuid.UUID) -> Select[AuditEvent]:
+    return select(AuditEvent).where(AuditEvent.patient_id == patient_id)
+
+
+async def access_log(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    patient: Patient,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[AuditEvent], str | None]:
+    page = await keyset_page(
+        session,
+        events_statement(patient.id),
+        time_column=AuditEvent.at,
+        id_column=AuditEvent.id,
+        limit=limit,
+        cursor=cursor,
+    )
+    # Reading the log is itself an access to the patient's record (added after the read,
+    # so it shows up on the next page load, not in this one).
+    record(
+        session,
+        principal=principal,
+        organization_id=patient.organization_id,
+        patient_id=patient.id,
+        action="read",
+        resource_type="access_log",
+    )
+    return page

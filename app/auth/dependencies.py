@@ -1,0 +1,118 @@
+"""Who is calling: the bearer token resolved to a Principal, and role guards.
+
+Guards are callable objects that keep their allowed roles in `.roles`, so the authorization
+matrix test can read every route's policy from the app itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from app.auth.models import User
+from app.auth.passwords import Passwords
+from app.auth.tokens import TokenError, TokenKeys, decode_access
+from app.config import Settings
+from app.db import SessionDep
+from app.devices.models import Device
+from app.errors import Forbidden, Unauthorized
+
+Role = Literal["admin", "clinician", "patient", "device"]
+STAFF: tuple[Role, ...] = ("clinician", "admin")
+PEOPLE: tuple[Role, ...] = ("clinician", "admin", "patient")
+
+bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: uuid.UUID
+    role: Role
+    organization_id: uuid.UUID
+    patient_id: uuid.UUID | None = None
+    email: str | None = None
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_token_keys(request: Request) -> TokenKeys:
+    keys: TokenKeys = request.app.state.token_keys
+    return keys
+
+
+def get_passwords(request: Request) -> Passwords:
+    passwords: Passwords = request.app.state.passwords
+    return passwords
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+TokenKeysDep = Annotated[TokenKeys, Depends(get_token_keys)]
+PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
+
+
+async def get_principal(
+    session: SessionDep, keys: TokenKeysDep, token: Annotated[str | None, Depends(bearer)]
+) -> Principal:
+    if not token:
+        raise Unauthorized()
+    try:
+        claims = decode_access(keys, token)
+    except TokenError:
+        raise Unauthorized("The access token is invalid or expired.") from None
+    # Checked against the database on every request so a revoked device or a disabled account
+    # loses access at once, not when its token expires.
+    if claims.role == "device":
+        device = await session.get(Device, claims.subject)
+        if (
+            device is None
+            or device.revoked_at is not None
+            or device.patient_id != claims.patient_id
+        ):
+            raise Unauthorized("The device's credentials were revoked.")
+        return Principal(
+            id=device.id,
+            role="device",
+            organization_id=claims.organization_id,
+            patient_id=device.patient_id,
+        )
+    user = await session.get(User, claims.subject)
+    if user is None or user.disabled_at is not None or user.role != claims.role:
+        raise Unauthorized("The account is not active.")
+    return Principal(
+        id=user.id,
+        role=claims.role,  # type: ignore[arg-type]  # checked equal to user.role above
+        organization_id=user.organization_id,
+        patient_id=user.patient_id,
+        email=user.email,
+    )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+class RequireRole:
+    """Lets the call through only for the given roles (403 otherwise)."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        ensure_role(principal, self.roles)
+        return principal
+
+
+def ensure_role(principal: Principal, roles: frozenset[str]) -> None:
+    if principal.role not in roles:
+        allowed = ", ".join(sorted(roles))
+        raise Forbidden(f"This action is for the roles: {allowed}.")
+
+
+CurrentStaff = Annotated[Principal, Depends(RequireRole(*STAFF))]
+CurrentAdmin = Annotated[Principal, Depends(RequireRole("admin"))]

@@ -1,0 +1,82 @@
+"""Typed settings, read from the environment (see README "Configuration")."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/access-rpm.db"
+MIN_SECRET_LENGTH = 32
+# Values people paste from examples; a production secret must not be one of them.
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "change_me", "secret", "jwt-secret", "your-secret-here", "replace-me"}
+)
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    env: Literal["development", "production"] = Field(
+        "development", validation_alias="ACCESS_RPM_ENV"
+    )
+    jwt_secret: SecretStr | None = Field(None, validation_alias="ACCESS_RPM_JWT_SECRET")
+    data_dir: Path = Field(Path("data"), validation_alias="ACCESS_RPM_DATA_DIR")
+    jwt_issuer: str = "access-rpm"
+    access_token_ttl_seconds: int = Field(900, ge=60, le=900)
+    refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, ge=3600)
+    activation_ttl_days: int = 7
+    max_body_bytes: int = 1024 * 1024
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+    # Argon2id cost (OWASP 2024 minimum is m=19 MiB, t=2, p=1); tests lower it for speed.
+    argon2_time_cost: int = Field(2, validation_alias="ACCESS_RPM_ARGON2_TIME_COST")
+    argon2_memory_kib: int = Field(19 * 1024, validation_alias="ACCESS_RPM_ARGON2_MEMORY_KIB")
+    sql_echo: bool = False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def resolve_jwt_secret(settings: Settings) -> str:
+    """The signing secret: configured, or in development generated once and kept in data_dir."""
+    if settings.jwt_secret is not None:
+        secret = settings.jwt_secret.get_secret_value()
+        problem = _secret_problem(secret)
+        if problem is None:
+            return secret
+        if settings.env == "production":
+            raise ConfigError(f"ACCESS_RPM_JWT_SECRET {problem}; set a random value of 32+ chars")
+        return secret
+    if settings.env == "production":
+        raise ConfigError(
+            "ACCESS_RPM_JWT_SECRET is required in production; set a random value of 32+ chars "
+            '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    path = settings.data_dir / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(secret)
+    return secret
+
+
+def _secret_problem(secret: str) -> str | None:
+    if secret.strip().lower() in PLACEHOLDER_SECRETS or len(set(secret)) < 8:
+        return "is a placeholder"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    return None

@@ -1,0 +1,104 @@
+"""`python -m app demo`: a demo organization with a clinician and patients in every track.
+
+Safe to run more than once: each run creates a new organization with fresh logins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import date, timedelta
+
+from app.auth.dependencies import Principal
+from app.auth.passwords import Passwords
+from app.config import Settings
+from app.db import create_engine, create_sessionmaker
+from app.migrate import upgrade_head
+from app.organizations import service as organizations_service
+from app.organizations.schemas import ClinicianCreate
+from app.patients import service as patients_service
+from app.patients.schemas import EnrollmentCreate, PatientCreate, SocialRisk
+
+# (given, family, sex, birth date, timezone, height cm, track, conditions)
+DEMO_PATIENTS = [
+    ("Alma", "Reyes", "female", date(1956, 3, 14), "America/New_York", 162.0, "eCKM",
+     ["hypertension", "obesity"]),
+    ("Walter", "Kim", "male", date(1949, 8, 2), "America/Chicago", 175.0, "CKM",
+     ["diabetes", "hypertension", "dyslipidemia"]),
+    ("Rosa", "Okafor", "female", date(1958, 11, 23), "America/Denver", 158.0, "MSK",
+     ["chronic_msk_pain"]),
+    ("Henry", "Novak", "male", date(1952, 6, 9), "America/Los_Angeles", 180.0, "BH",
+     ["depression", "anxiety"]),
+]  # fmt: skip
+
+
+async def load_demo(settings: Settings) -> int:
+    await asyncio.to_thread(upgrade_head, settings.database_url)
+    engine = create_engine(settings.database_url)
+    passwords = Passwords(
+        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+    )
+    suffix = secrets.token_hex(3)
+    password = "demo-" + secrets.token_urlsafe(9)
+    start = date.today() - timedelta(days=45)
+    lines: list[str] = []
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            organization, admin = await organizations_service.create_organization_with_admin(
+                session,
+                passwords=passwords,
+                name=f"Demo Care {suffix}",
+                admin_email=f"admin-{suffix}@demo.example",
+                password=password,
+            )
+            admin_principal = Principal(id=admin.id, role="admin", organization_id=organization.id)
+            clinician = await organizations_service.create_clinician(
+                session,
+                principal=admin_principal,
+                passwords=passwords,
+                body=ClinicianCreate(
+                    email=f"clinician-{suffix}@demo.example", name="Dr. Demo", password=password
+                ),
+            )
+            staff = Principal(id=clinician.id, role="clinician", organization_id=organization.id)
+            for given, family, sex, born, tz, height, track, conditions in DEMO_PATIENTS:
+                created = await patients_service.create(
+                    session,
+                    principal=staff,
+                    body=PatientCreate.model_validate(
+                        {
+                            "given_name": given,
+                            "family_name": family,
+                            "birth_date": born,
+                            "sex": sex,
+                            "timezone": tz,
+                            "height_cm": height,
+                            "social_risk": SocialRisk(rural=track == "MSK"),
+                        }
+                    ),
+                    activation_ttl_days=settings.activation_ttl_days,
+                )
+                patient = await patients_service.get_reachable(
+                    session, principal=staff, ref=str(created.id)
+                )
+                await patients_service.enroll(
+                    session,
+                    principal=staff,
+                    patient=patient,
+                    body=EnrollmentCreate.model_validate(
+                        {"track": track, "conditions": conditions, "start_date": start}
+                    ),
+                )
+                lines.append(
+                    f"  {given} {family} ({track}): activation code {created.activation_code}"
+                )
+    finally:
+        await engine.dispose()
+    print(f"Demo organization: {organization.name}")
+    print(f"  admin      {admin.email}")
+    print(f"  clinician  {clinician.email}")
+    print(f"  password   {password}")
+    print("Patients (activate with POST /v1/auth/activate {code, password}):")
+    print("\n".join(lines))
+    print("Sign in: POST /v1/auth/token with grant_type=password&username=<email>&password=<pw>")
+    return 0

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from app.auth.dependencies import CurrentPrincipal
+from app.db import SessionDep
+from app.devices import service as devices_service
+from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceList, DeviceRead
+from app.patients.dependencies import ReachablePatient
+
+router = APIRouter(prefix="/v1/patients/{patient_id}/devices", tags=["devices"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def register_device(
+    body: DeviceCreate, patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep
+) -> DeviceCreated:
+    """Register a device; its client secret is in this response only."""
+    return await devices_service.register(session, principal=principal, patient=patient, body=body)
+
+
+@router.get("")
+async def list_devices(
+    patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep
+) -> DeviceList:
+    """The patient's devices, including revoked ones."""
+    rows = await devices_service.list_devices(session, principal=principal, patient=patient)
+    return DeviceList(items=[DeviceRead.model_validate(d) for d in rows])
+
+
+@router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_device(
+    device_id: uuid.UUID,
+    patient: ReachablePatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> Response:
+    """Revoke a device's credentials; its tokens stop working at once."""
+    await devices_service.revoke(session, principal=principal, patient=patient, device_id=device_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,189 @@
+"""Typed errors and the one place that renders every error as `{error, detail, fields?}`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class FieldError(BaseModel):
+    path: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str
+    fields: list[FieldError] | None = None
+
+
+class AppError(Exception):
+    status_code = 500
+    error = "InternalError"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        fields: Sequence[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+        error: str | None = None,
+        keep_changes: bool = False,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        # True when what the request wrote must stay although it answers with this error
+        # (a failed login is counted, a reused refresh token revokes its family).
+        self.keep_changes = keep_changes
+        self.fields = list(fields) if fields else None
+        self.headers = dict(headers or {})
+        if error is not None:
+            self.error = error
+
+
+class BadRequest(AppError):
+    status_code = 400
+    error = "BadRequest"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    error = "Unauthorized"
+
+    def __init__(self, detail: str = "A valid bearer token is required.", **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kw)
+
+
+class Forbidden(AppError):
+    status_code = 403
+    error = "Forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    error = "NotFound"
+
+    def __init__(self, detail: str = "Not found.", **kw: Any) -> None:
+        super().__init__(detail, **kw)
+
+
+class Conflict(AppError):
+    status_code = 409
+    error = "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    error = "PayloadTooLarge"
+
+
+class Invalid(AppError):
+    status_code = 422
+    error = "ValidationError"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    error = "TooManyRequests"
+
+    def __init__(self, detail: str, *, retry_after: int, **kw: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))}, **kw)
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    error = "ServiceUnavailable"
+
+
+HTTP_ERROR_CODES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "ValidationError",
+    429: "TooManyRequests",
+    503: "ServiceUnavailable",
+}
+
+# Documented on every route so clients (and schemathesis) know the error shape.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": HTTP_ERROR_CODES[code]}
+    for code in (400, 401, 403, 404, 413, 422)
+}
+
+
+def error_response(
+    status_code: int,
+    error: str,
+    detail: str,
+    *,
+    fields: Sequence[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=error, detail=detail, fields=list(fields) if fields else None)
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=status_code, headers=dict(headers or {})
+    )
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """`("body", "readings", 3, "systolic")` -> `readings.3.systolic` (query, path keep theirs)."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    if err.get("type") == "extra_forbidden":
+        return "unknown field"
+    if err.get("type") == "missing":
+        return "required field is missing"
+    return str(err.get("msg", "invalid value"))
+
+
+async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(
+        exc.status_code, exc.error, exc.detail, fields=exc.fields, headers=exc.headers
+    )
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "MalformedJSON", "The request body is not valid JSON.")
+    fields = [FieldError(path=field_path(e.get("loc", ())), message=_message(e)) for e in errors]
+    summary = "; ".join(f"{f.path}: {f.message}" for f in fields[:3])
+    return error_response(422, "ValidationError", f"Invalid request: {summary}", fields=fields)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_ERROR_CODES.get(exc.status_code, "Error")
+    detail = exc.detail if isinstance(exc.detail, str) else code
+    return error_response(exc.status_code, code, detail, headers=exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for route-specific error statuses."""
+    return {code: {"model": ErrorBody, "description": HTTP_ERROR_CODES[code]} for code in codes}

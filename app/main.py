@@ -1,0 +1,78 @@
+"""The FastAPI application: create_app() wires settings, database, routers and error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.audit.router import router as audit_router
+from app.auth.passwords import Passwords
+from app.auth.router import router as auth_router
+from app.auth.tokens import TokenKeys
+from app.config import Settings, get_settings, resolve_jwt_secret
+from app.db import create_engine, create_sessionmaker
+from app.devices.router import router as devices_router
+from app.errors import COMMON_RESPONSES, install_error_handlers
+from app.health import router as health_router
+from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.organizations.router import router as organizations_router
+from app.patients.router import router as patients_router
+
+API_ROUTERS = (
+    auth_router,
+    organizations_router,
+    patients_router,
+    devices_router,
+    audit_router,
+)
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operation ids: the route function's name (unique across the app, tested)."""
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    # Checked before anything starts, so production refuses to boot with a weak secret.
+    secret = resolve_jwt_secret(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, echo=settings.sql_echo)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="access-rpm",
+        version="1.0.0",
+        summary="Remote monitoring and outcome tracking for the CMS ACCESS model.",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.token_keys = TokenKeys(
+        secret=secret,
+        issuer=settings.jwt_issuer,
+        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+    )
+    app.state.passwords = Passwords(
+        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+    )
+    install_error_handlers(app)
+    for router in API_ROUTERS:
+        app.include_router(router, responses=COMMON_RESPONSES)
+    app.include_router(health_router)
+    # Outermost last: the request id wraps everything, including 413s.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

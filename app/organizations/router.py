@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.auth.dependencies import CurrentAdmin, PasswordsDep
+from app.db import SessionDep
+from app.errors import error_responses
+from app.organizations import service as organizations_service
+from app.organizations.schemas import ClinicianCreate, StaffRead
+from app.pagination import Cursor, Limit, Page
+
+router = APIRouter(prefix="/v1/clinicians", tags=["organization"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+async def create_clinician(
+    body: ClinicianCreate, principal: CurrentAdmin, session: SessionDep, passwords: PasswordsDep
+) -> StaffRead:
+    """Create a clinician account in the admin's organization."""
+    clinician = await organizations_service.create_clinician(
+        session, principal=principal, passwords=passwords, body=body
+    )
+    return StaffRead.model_validate(clinician)
+
+
+@router.get("")
+async def list_clinicians(
+    principal: CurrentAdmin, session: SessionDep, limit: Limit = 100, cursor: Cursor = None
+) -> Page[StaffRead]:
+    """The organization's staff accounts (clinicians and admins), newest first."""
+    users, next_cursor = await organizations_service.list_staff(
+        session, principal=principal, limit=limit, cursor=cursor
+    )
+    return Page(items=[StaffRead.model_validate(u) for u in users], next_cursor=next_cursor)

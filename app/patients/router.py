@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.auth.dependencies import CurrentPrincipal, CurrentStaff, SettingsDep
+from app.db import SessionDep
+from app.errors import error_responses
+from app.pagination import Cursor, Limit, Page
+from app.patients import service as patients_service
+from app.patients.dependencies import ReachablePatient, StaffPatient
+from app.patients.schemas import (
+    ActivationCode,
+    DisenrollRequest,
+    EnrollmentCreate,
+    EnrollmentList,
+    EnrollmentRead,
+    PatientCreate,
+    PatientCreated,
+    PatientRead,
+    PatientUpdate,
+    Track,
+)
+
+router = APIRouter(prefix="/v1/patients", tags=["patients"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+async def create_patient(
+    body: PatientCreate, principal: CurrentStaff, session: SessionDep, settings: SettingsDep
+) -> PatientCreated:
+    """Create a patient; the response carries their one-time activation code."""
+    return await patients_service.create(
+        session, principal=principal, body=body, activation_ttl_days=settings.activation_ttl_days
+    )
+
+
+@router.get("")
+async def list_patients(
+    principal: CurrentStaff,
+    session: SessionDep,
+    track: Annotated[Track | None, Query(description="Only patients active in this track.")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[PatientRead]:
+    """List the organization's patients, newest first."""
+    items, next_cursor = await patients_service.list_patients(
+        session, principal=principal, track=track, limit=limit, cursor=cursor
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{patient_id}")
+async def get_patient(
+    patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep
+) -> PatientRead:
+    """Read one patient (`me` for the calling patient)."""
+    return await patients_service.read(session, principal=principal, patient=patient)
+
+
+@router.patch("/{patient_id}", responses=error_responses(409))
+async def update_patient(
+    body: PatientUpdate,
+    patient: ReachablePatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> PatientRead:
+    """Change a patient's details; only the fields sent change."""
+    return await patients_service.update_patient(
+        session, principal=principal, patient=patient, body=body
+    )
+
+
+@router.post("/{patient_id}/activation-code", responses=error_responses(409))
+async def reissue_activation_code(
+    patient: StaffPatient, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> ActivationCode:
+    """Issue a new activation code (the old one stops working), until the patient activates."""
+    return await patients_service.reissue_activation(
+        session,
+        principal=principal,
+        patient=patient,
+        activation_ttl_days=settings.activation_ttl_days,
+    )
+
+
+@router.post(
+    "/{patient_id}/enrollments", status_code=status.HTTP_201_CREATED, responses=error_responses(409)
+)
+async def create_enrollment(
+    body: EnrollmentCreate, patient: StaffPatient, principal: CurrentPrincipal, session: SessionDep
+) -> EnrollmentRead:
+    """Enroll the patient in a track for a 12-month care period."""
+    enrollment = await patients_service.enroll(
+        session, principal=principal, patient=patient, body=body
+    )
+    return EnrollmentRead.model_validate(enrollment)
+
+
+@router.get("/{patient_id}/enrollments")
+async def list_enrollments(
+    patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep
+) -> EnrollmentList:
+    """The patient's enrollments, current and past, newest first."""
+    rows = await patients_service.list_enrollments(session, principal=principal, patient=patient)
+    return EnrollmentList(items=[EnrollmentRead.model_validate(e) for e in rows])
+
+
+@router.post("/{patient_id}/enrollments/{enrollment_id}/disenroll", responses=error_responses(409))
+async def disenroll(
+    enrollment_id: uuid.UUID,
+    body: DisenrollRequest,
+    patient: ReachablePatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> EnrollmentRead:
+    """End an active enrollment, with the reason."""
+    enrollment = await patients_service.disenroll(
+        session, principal=principal, patient=patient, enrollment_id=enrollment_id, body=body
+    )
+    return EnrollmentRead.model_validate(enrollment)

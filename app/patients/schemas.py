@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from app.schemas import Name, ReadModel, StrictModel, Timezone
+
+Sex = Literal["female", "male", "other", "unknown"]
+Track = Literal["eCKM", "CKM", "MSK", "BH"]
+Condition = Literal[
+    "hypertension",
+    "dyslipidemia",
+    "obesity",
+    "overweight_central",
+    "prediabetes",
+    "diabetes",
+    "ckd_3a",
+    "ckd_3b",
+    "ascvd",
+    "chronic_msk_pain",
+    "depression",
+    "anxiety",
+]
+Region = Literal["back", "neck", "knee", "hip", "shoulder", "other"]
+Period = Literal["initial", "follow_on"]
+DisenrollReason = Literal["relocated", "loss_of_contact", "no_longer_eligible", "patient_initiated"]
+
+# CMS Medicare Beneficiary Identifier format: 11 characters, letters exclude S, L, O, I, B, Z.
+_MBI = re.compile(
+    r"^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]"
+    r"[0-9][AC-HJKMNP-RT-Y]{2}[0-9]{2}$"
+)
+
+
+def _check_mbi(value: str) -> str:
+    normalized = value.replace("-", "").replace(" ", "").upper()
+    if not _MBI.match(normalized):
+        raise ValueError("not a Medicare Beneficiary Identifier (11 characters, e.g. 1EG4TE5MK73)")
+    return normalized
+
+
+def _check_birth_date(value: date) -> date:
+    if not date(1900, 1, 1) <= value <= date.today():
+        raise ValueError("birth_date must be between 1900-01-01 and today")
+    return value
+
+
+MBI = Annotated[str, Field(max_length=13), AfterValidator(_check_mbi)]
+BirthDate = Annotated[date, AfterValidator(_check_birth_date)]
+HeightCm = Annotated[float, Field(ge=50, le=250, description="Body height in cm (50-250).")]
+
+
+class SocialRisk(StrictModel):
+    dual_eligible: bool = False
+    rural: bool = False
+    limited_digital_access: bool = False
+
+
+class PatientCreate(StrictModel):
+    given_name: Name
+    family_name: Name
+    birth_date: BirthDate
+    sex: Sex
+    timezone: Timezone
+    mbi: MBI | None = None
+    height_cm: HeightCm | None = None
+    social_risk: SocialRisk | None = None
+
+
+class PatientUpdate(StrictModel):
+    given_name: Name | None = None
+    family_name: Name | None = None
+    birth_date: BirthDate | None = None
+    sex: Sex | None = None
+    timezone: Timezone | None = None
+    mbi: MBI | None = None
+    height_cm: HeightCm | None = None
+    social_risk: SocialRisk | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> PatientUpdate:
+        for name in ("given_name", "family_name", "birth_date", "sex", "timezone", "social_risk"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class PatientRead(ReadModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: Sex
+    timezone: str
+    mbi: str | None
+    height_cm: float | None
+    social_risk: SocialRisk
+    activated: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ActivationCode(BaseModel):
+    activation_code: str = Field(description="One-time code the patient enters in the app.")
+    activation_expires_at: datetime
+
+
+class PatientCreated(PatientRead, ActivationCode):
+    pass
+
+
+class EnrollmentCreate(StrictModel):
+    track: Track
+    conditions: list[Condition] = Field(min_length=1, max_length=12)
+    region: Region | None = Field(None, description="Body region, for chronic_msk_pain (MSK).")
+    start_date: date
+    period: Period = "initial"
+
+
+class EnrollmentRead(ReadModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    track: Track
+    conditions: list[Condition]
+    region: Region | None
+    period: Period
+    start_date: date
+    end_date: date
+    status: Literal["active", "ended"]
+    ended_at: datetime | None
+    end_reason: str | None
+    created_at: datetime
+
+
+class EnrollmentList(BaseModel):
+    items: list[EnrollmentRead]
+    next_cursor: str | None = None
+
+
+class DisenrollRequest(StrictModel):
+    reason: DisenrollReason

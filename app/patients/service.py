@@ -1,0 +1,303 @@
+"""Patients and enrollments.
+
+Invariants: reach is decided only by `reachable_patients` (a patient sees themself, a device its
+patient, staff their organization); anything else is 404. Every read or write of a patient's
+data adds audit events to the same session. At most one active enrollment per patient and track
+(a partial unique index decides, not a read-then-write).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit_service
+from app.auth import credentials
+from app.auth.dependencies import Principal
+from app.db import flush_or_conflict, utcnow
+from app.errors import Conflict, Invalid, NotFound
+from app.pagination import keyset_page
+from app.patients.eligibility import care_period_end, enrollment_problem
+from app.patients.models import Enrollment, Patient
+from app.patients.schemas import (
+    ActivationCode,
+    DisenrollRequest,
+    EnrollmentCreate,
+    PatientCreate,
+    PatientCreated,
+    PatientRead,
+    PatientUpdate,
+    SocialRisk,
+)
+
+ME = "me"
+
+
+def reachable_patients(principal: Principal) -> Select[Patient]:
+    """The one definition of which patients a caller may see."""
+    statement = select(Patient)
+    if principal.role in ("patient", "device"):
+        return statement.where(Patient.id == principal.patient_id)
+    return statement.where(Patient.organization_id == principal.organization_id)
+
+
+async def get_reachable(session: AsyncSession, *, principal: Principal, ref: str) -> Patient:
+    """The patient named by `ref` (a UUID or `me`) if the caller may see it, else 404."""
+    if ref == ME:
+        patient_id = principal.patient_id
+    else:
+        try:
+            patient_id = uuid.UUID(ref)
+        except ValueError:
+            patient_id = None
+    patient = None
+    if patient_id is not None:
+        patient = await session.scalar(
+            reachable_patients(principal).where(Patient.id == patient_id)
+        )
+    if patient is None:
+        raise NotFound("No such patient.")
+    return patient
+
+
+def to_read(patient: Patient) -> PatientRead:
+    return PatientRead(
+        id=patient.id,
+        organization_id=patient.organization_id,
+        given_name=patient.given_name,
+        family_name=patient.family_name,
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        timezone=patient.timezone,
+        mbi=patient.mbi,
+        height_cm=patient.height_cm,
+        social_risk=SocialRisk(
+            dual_eligible=patient.dual_eligible,
+            rural=patient.rural,
+            limited_digital_access=patient.limited_digital_access,
+        ),
+        activated=patient.activated_at is not None,
+        created_at=patient.created_at,
+        updated_at=patient.updated_at,
+    )
+
+
+def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    patient: Patient,
+    action: audit_service.Action,
+    resource_type: str,
+    resource_id: uuid.UUID | None = None,
+) -> None:
+    audit_service.record(
+        session,
+        principal=principal,
+        organization_id=patient.organization_id,
+        patient_id=patient.id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
+
+
+def _new_activation(patient: Patient, ttl_days: int) -> ActivationCode:
+    code = credentials.new_activation_code()
+    patient.activation_code_hash = credentials.digest(code)
+    patient.activation_expires_at = utcnow() + timedelta(days=ttl_days)
+    return ActivationCode(activation_code=code, activation_expires_at=patient.activation_expires_at)
+
+
+async def create(
+    session: AsyncSession, *, principal: Principal, body: PatientCreate, activation_ttl_days: int
+) -> PatientCreated:
+    risk = body.social_risk or SocialRisk()
+    patient = Patient(
+        organization_id=principal.organization_id,
+        given_name=body.given_name,
+        family_name=body.family_name,
+        birth_date=body.birth_date,
+        sex=body.sex,
+        timezone=body.timezone,
+        mbi=body.mbi,
+        height_cm=body.height_cm,
+        dual_eligible=risk.dual_eligible,
+        rural=risk.rural,
+        limited_digital_access=risk.limited_digital_access,
+    )
+    activation = _new_activation(patient, activation_ttl_days)
+    session.add(patient)
+    await flush_or_conflict(session, "A patient with this MBI already exists.")
+    _audit(session, principal, patient, "create", "patient", patient.id)
+    return PatientCreated(**to_read(patient).model_dump(), **activation.model_dump())
+
+
+async def read(session: AsyncSession, *, principal: Principal, patient: Patient) -> PatientRead:
+    _audit(session, principal, patient, "read", "patient", patient.id)
+    return to_read(patient)
+
+
+async def update_patient(
+    session: AsyncSession, *, principal: Principal, patient: Patient, body: PatientUpdate
+) -> PatientRead:
+    changes = body.model_dump(exclude_unset=True)
+    risk = changes.pop("social_risk", None)
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    if risk is not None:
+        patient.dual_eligible = risk["dual_eligible"]
+        patient.rural = risk["rural"]
+        patient.limited_digital_access = risk["limited_digital_access"]
+    patient.updated_at = utcnow()
+    await flush_or_conflict(session, "A patient with this MBI already exists.")
+    _audit(session, principal, patient, "update", "patient", patient.id)
+    return to_read(patient)
+
+
+async def list_patients(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    track: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[PatientRead], str | None]:
+    statement = reachable_patients(principal)
+    if track is not None:
+        statement = statement.where(
+            Patient.id.in_(
+                select(Enrollment.patient_id).where(
+                    Enrollment.track == track, Enrollment.status == "active"
+                )
+            )
+        )
+    patients, next_cursor = await keyset_page(
+        session,
+        statement,
+        time_column=Patient.created_at,
+        id_column=Patient.id,
+        limit=limit,
+        cursor=cursor,
+    )
+    audit_service.record_many(
+        session,
+        principal=principal,
+        organization_id=principal.organization_id,
+        patient_ids=[p.id for p in patients],
+        action="read",
+        resource_type="patient",
+    )
+    return [to_read(p) for p in patients], next_cursor
+
+
+async def reissue_activation(
+    session: AsyncSession, *, principal: Principal, patient: Patient, activation_ttl_days: int
+) -> ActivationCode:
+    if patient.activated_at is not None:
+        raise Conflict("The patient has already activated their account.")
+    activation = _new_activation(patient, activation_ttl_days)
+    _audit(session, principal, patient, "update", "activation_code", patient.id)
+    return activation
+
+
+async def enroll(
+    session: AsyncSession, *, principal: Principal, patient: Patient, body: EnrollmentCreate
+) -> Enrollment:
+    problem = enrollment_problem(
+        body.track, body.conditions, region=body.region, period=body.period
+    )
+    if problem is not None:
+        raise Invalid(problem)
+    active = await _active_enrollments(session, patient.id)
+    if body.track in active:
+        raise Conflict(f"The patient already has an active {body.track} enrollment.")
+    switched = active.get("eCKM") if body.track == "CKM" else None
+    if switched is not None:
+        # domain.md: eCKM -> CKM switch is allowed when a CKM condition appears.
+        _end(switched, "switched_to_ckm")
+        await session.flush()
+        _audit(session, principal, patient, "update", "enrollment", switched.id)
+    enrollment = Enrollment(
+        patient_id=patient.id,
+        track=body.track,
+        conditions=list(body.conditions),
+        region=body.region,
+        period=body.period,
+        start_date=body.start_date,
+        end_date=care_period_end(body.start_date),
+        status="active",
+        created_by=principal.id,
+    )
+    session.add(enrollment)
+    await flush_or_conflict(session, f"The patient already has an active {body.track} enrollment.")
+    _audit(session, principal, patient, "create", "enrollment", enrollment.id)
+    return enrollment
+
+
+async def _active_enrollments(
+    session: AsyncSession, patient_id: uuid.UUID
+) -> dict[str, Enrollment]:
+    rows = await session.scalars(
+        select(Enrollment).where(Enrollment.patient_id == patient_id, Enrollment.status == "active")
+    )
+    return {e.track: e for e in rows}
+
+
+def _end(enrollment: Enrollment, reason: str, at: datetime | None = None) -> None:
+    enrollment.status = "ended"
+    enrollment.ended_at = at or utcnow()
+    enrollment.end_reason = reason
+
+
+async def list_enrollments(
+    session: AsyncSession, *, principal: Principal, patient: Patient
+) -> list[Enrollment]:
+    rows = await session.scalars(
+        select(Enrollment)
+        .where(Enrollment.patient_id == patient.id)
+        .order_by(Enrollment.start_date.desc(), Enrollment.created_at.desc())
+    )
+    _audit(session, principal, patient, "read", "enrollment")
+    return list(rows)
+
+
+async def disenroll(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    patient: Patient,
+    enrollment_id: uuid.UUID,
+    body: DisenrollRequest,
+) -> Enrollment:
+    now = utcnow()
+    # Conditional update: of two concurrent disenrolls exactly one changes the row.
+    result = await session.execute(
+        update(Enrollment)
+        .where(
+            Enrollment.id == enrollment_id,
+            Enrollment.patient_id == patient.id,
+            Enrollment.status == "active",
+        )
+        .values(status="ended", ended_at=now, end_reason=body.reason)
+        .returning(Enrollment.id)
+    )
+    if result.scalar_one_or_none() is None:
+        existing = await session.scalar(
+            select(Enrollment).where(
+                Enrollment.id == enrollment_id, Enrollment.patient_id == patient.id
+            )
+        )
+        if existing is None:
+            raise NotFound("No such enrollment.")
+        raise Conflict("The enrollment has already ended.")
+    enrollment = await session.scalar(
+        select(Enrollment)
+        .where(Enrollment.id == enrollment_id)
+        .execution_options(populate_existing=True)
+    )
+    assert enrollment is not None
+    _audit(session, principal, patient, "update", "enrollment", enrollment.id)
+    return enrollment

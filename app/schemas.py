@@ -1,0 +1,44 @@
+"""Shared schema building blocks: strict request models and validated scalar types."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+
+class StrictModel(BaseModel):
+    """Request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _check_timezone(name: str) -> str:
+    if name not in _zones():
+        raise ValueError(f"{name!r} is not an IANA time zone name (for example America/New_York)")
+    return name
+
+
+Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_check_timezone)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        max_length=320,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    ),
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]

@@ -1,0 +1,120 @@
+"""Test harness: a real database per test, built by the migrations, and the app over ASGI.
+
+SQLite: the migrated schema is built once, then each test gets its own copy of the file.
+PostgreSQL (`TEST_DATABASE_URL`): the schema is rebuilt once per run; each test's rows are
+truncated afterwards. Requests commit for real, so concurrency tests see real transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.config import Settings
+from app.db import Base, create_engine
+from app.main import create_app
+from app.migrate import upgrade_head
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_SECRET = "test-secret-" + "k" * 40
+
+
+def is_postgres() -> bool:
+    return TEST_DATABASE_URL is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if is_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL (PostgreSQL) or file path (SQLite) of a freshly migrated database."""
+    if TEST_DATABASE_URL is not None:
+        asyncio.run(_reset_postgres(TEST_DATABASE_URL))
+        upgrade_head(TEST_DATABASE_URL)
+        return TEST_DATABASE_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade_head(f"sqlite+aiosqlite:///{path}")
+    return str(path)
+
+
+async def _truncate_all(url: str) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def database_url(migrated_template: str, tmp_path: Path) -> AsyncIterator[str]:
+    if TEST_DATABASE_URL is not None:
+        yield TEST_DATABASE_URL
+        await _truncate_all(TEST_DATABASE_URL)
+        return
+    target = tmp_path / "test.db"
+    with sqlite3.connect(migrated_template) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    yield f"sqlite+aiosqlite:///{target}"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "DATABASE_URL": database_url,
+        "ACCESS_RPM_ENV": "development",
+        "ACCESS_RPM_JWT_SECRET": TEST_SECRET,
+        # Argon2id at its minimum cost: the tests check behaviour, not hashing strength.
+        "ACCESS_RPM_ARGON2_TIME_COST": 1,
+        "ACCESS_RPM_ARGON2_MEMORY_KIB": 8,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+def sqlite_only_url(database_url: str) -> Iterator[str]:
+    if make_url(database_url).get_backend_name() != "sqlite":
+        pytest.skip("SQLite only")
+    yield database_url

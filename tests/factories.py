@@ -1,0 +1,162 @@
+"""Plain async factories: rows written straight through the services, tokens minted directly."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.dependencies import Principal
+from app.auth.models import User
+from app.auth.tokens import TokenKeys, encode_access
+from app.db import utcnow
+from app.devices import service as devices_service
+from app.devices.schemas import DeviceCreate
+from app.organizations.models import Organization
+from app.patients import service as patients_service
+from app.patients.schemas import EnrollmentCreate, PatientCreate
+
+
+@dataclass
+class Actor:
+    principal: Principal
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.principal.id
+
+
+@dataclass
+class PatientWorld:
+    id: uuid.UUID
+    activation_code: str
+    user: Actor
+    device: Actor
+    device_client_id: str
+    device_secret: str
+
+
+@dataclass
+class OrgWorld:
+    id: uuid.UUID
+    admin: Actor
+    clinician: Actor
+    patients: list[PatientWorld] = field(default_factory=list)
+
+
+def _maker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    return maker
+
+
+def mint(app: FastAPI, principal: Principal) -> Actor:
+    keys: TokenKeys = app.state.token_keys
+    token = encode_access(
+        keys,
+        subject=principal.id,
+        role=principal.role,
+        organization_id=principal.organization_id,
+        patient_id=principal.patient_id,
+    )
+    return Actor(principal=principal, token=token)
+
+
+async def make_org(app: FastAPI, name: str = "Clinic") -> OrgWorld:
+    suffix = uuid.uuid4().hex[:8]
+    async with _maker(app)() as session, session.begin():
+        organization = Organization(name=name)
+        session.add(organization)
+        await session.flush()
+        users = [
+            User(
+                organization_id=organization.id,
+                role=role,
+                email=f"{role}-{suffix}@example.org",
+                name=role.title(),
+                password_hash=None,
+            )
+            for role in ("admin", "clinician")
+        ]
+        session.add_all(users)
+        await session.flush()
+    admin, clinician = (
+        mint(app, Principal(id=u.id, role=u.role, organization_id=organization.id, email=u.email))  # type: ignore[arg-type]
+        for u in users
+    )
+    return OrgWorld(id=organization.id, admin=admin, clinician=clinician)
+
+
+async def make_patient(
+    app: FastAPI,
+    org: OrgWorld,
+    *,
+    timezone: str = "America/New_York",
+    height_cm: float | None = 170.0,
+    enroll: dict[str, Any] | None = None,
+    device_kind: str = "bp_cuff",
+    validated: bool = True,
+) -> PatientWorld:
+    staff = org.clinician.principal
+    async with _maker(app)() as session, session.begin():
+        created = await patients_service.create(
+            session,
+            principal=staff,
+            body=PatientCreate.model_validate(
+                {
+                    "given_name": "Pat",
+                    "family_name": "Tester",
+                    "birth_date": date(1955, 5, 17),
+                    "sex": "female",
+                    "timezone": timezone,
+                    "height_cm": height_cm,
+                }
+            ),
+            activation_ttl_days=7,
+        )
+        patient = await patients_service.get_reachable(
+            session, principal=staff, ref=str(created.id)
+        )
+        patient.activated_at = utcnow()
+        user = User(organization_id=org.id, role="patient", patient_id=patient.id)
+        session.add(user)
+        if enroll is not None:
+            await patients_service.enroll(
+                session,
+                principal=staff,
+                patient=patient,
+                body=EnrollmentCreate.model_validate(enroll),
+            )
+        device = await devices_service.register(
+            session,
+            principal=staff,
+            patient=patient,
+            body=DeviceCreate.model_validate(
+                {"kind": device_kind, "manufacturer": "Acme", "model": "X1", "validated": validated}
+            ),
+        )
+        await session.flush()
+    world = PatientWorld(
+        id=patient.id,
+        activation_code=created.activation_code,
+        user=mint(
+            app,
+            Principal(id=user.id, role="patient", organization_id=org.id, patient_id=patient.id),
+        ),
+        device=mint(
+            app,
+            Principal(id=device.id, role="device", organization_id=org.id, patient_id=patient.id),
+        ),
+        device_client_id=device.client_id,
+        device_secret=device.client_secret,
+    )
+    org.patients.append(world)
+    return world
