@@ -69,8 +69,8 @@ class RequestContextMiddleware:
             response = error_response(500, "InternalError", "Something went wrong on our side.")
             await response(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            # The route's name (its operation id): bounded label values, unlike raw paths.
+            template = getattr(scope.get("route"), "name", "unmatched")
             elapsed = time.perf_counter() - started
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -114,7 +114,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def sqlite_only_url(database_url: str) -> Iterator[str]:
+def sqlite_only_url(database_url: str) -> str:
     if make_url(database_url).get_backend_name() != "sqlite":
         pytest.skip("SQLite only")
-    yield database_url
+    return database_url

@@ -144,13 +144,10 @@ async def update_patient(
     session: AsyncSession, *, principal: Principal, patient: Patient, body: PatientUpdate
 ) -> PatientRead:
     changes = body.model_dump(exclude_unset=True)
-    risk = changes.pop("social_risk", None)
+    # Social-risk flags are columns of their own; only the flags sent change.
+    changes.update(changes.pop("social_risk", None) or {})
     for name, value in changes.items():
         setattr(patient, name, value)
-    if risk is not None:
-        patient.dual_eligible = risk["dual_eligible"]
-        patient.rural = risk["rural"]
-        patient.limited_digital_access = risk["limited_digital_access"]
     patient.updated_at = utcnow()
     await flush_or_conflict(session, "A patient with this MBI already exists.")
     _audit(session, principal, patient, "update", "patient", patient.id)

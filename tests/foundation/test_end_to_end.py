@@ -1,4 +1,4 @@
-"""The foundation's story over HTTP: bootstrap, staff, a patient who activates, enrollments, a device."""
+"""The foundation's story over HTTP: bootstrap, staff, a patient, enrollments, a device."""
 
 from __future__ import annotations
 

@@ -1,0 +1,74 @@
+"""Track qualification rules (domain.md, "Tracks and qualifying conditions"), table-driven."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.patients.eligibility import care_period_end, enrollment_problem
+
+
+@pytest.mark.parametrize(
+    ("track", "conditions", "region", "period"),
+    [
+        ("eCKM", ["hypertension"], None, "initial"),
+        ("eCKM", ["dyslipidemia", "prediabetes"], None, "initial"),
+        ("eCKM", ["obesity", "dyslipidemia"], None, "initial"),
+        ("eCKM", ["overweight_central", "prediabetes"], None, "follow_on"),
+        ("eCKM", ["hypertension", "obesity", "dyslipidemia", "prediabetes"], None, "initial"),
+        ("CKM", ["diabetes"], None, "initial"),
+        ("CKM", ["ckd_3a"], None, "initial"),
+        ("CKM", ["ascvd", "hypertension", "dyslipidemia", "obesity"], None, "follow_on"),
+        ("MSK", ["chronic_msk_pain"], None, "initial"),
+        ("MSK", ["chronic_msk_pain"], "knee", "initial"),
+        ("BH", ["depression"], None, "initial"),
+        ("BH", ["anxiety"], None, "follow_on"),
+        ("BH", ["depression", "anxiety"], None, "initial"),
+    ],
+)
+def test_valid_enrollments(
+    track: str, conditions: list[str], region: str | None, period: str
+) -> None:
+    assert enrollment_problem(track, conditions, region=region, period=period) is None
+
+
+@pytest.mark.parametrize(
+    ("track", "conditions", "region", "period", "fragment"),
+    [
+        ("eCKM", ["dyslipidemia"], None, "initial", "eCKM requires hypertension"),
+        ("eCKM", ["prediabetes"], None, "initial", "two or more"),
+        # Obesity and overweight-with-central-obesity are one criterion, not two.
+        ("eCKM", ["obesity", "overweight_central"], None, "initial", "exclude each other"),
+        ("eCKM", ["diabetes"], None, "initial", "qualifies for CKM"),
+        ("eCKM", ["depression"], None, "initial", "not a eCKM condition"),
+        ("CKM", ["hypertension"], None, "initial", "CKM requires one or more"),
+        ("CKM", ["dyslipidemia", "obesity"], None, "initial", "CKM requires one or more"),
+        ("CKM", ["diabetes", "prediabetes"], None, "initial", "not a CKM condition"),
+        ("CKM", ["ckd_3a", "ckd_3b"], None, "initial", "exclude each other"),
+        ("MSK", ["chronic_msk_pain"], None, "follow_on", "no follow-on"),
+        ("MSK", ["depression"], None, "initial", "not a MSK condition"),
+        ("BH", ["depression", "depression"], None, "initial", "listed once"),
+        ("BH", ["chronic_msk_pain"], None, "initial", "not a BH condition"),
+        ("BH", ["depression"], "knee", "initial", "region applies to MSK"),
+    ],
+)
+def test_invalid_enrollments(
+    track: str, conditions: list[str], region: str | None, period: str, fragment: str
+) -> None:
+    problem = enrollment_problem(track, conditions, region=region, period=period)
+    assert problem is not None
+    assert fragment in problem
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (date(2026, 7, 5), date(2027, 7, 4)),
+        (date(2026, 1, 1), date(2026, 12, 31)),
+        (date(2027, 3, 1), date(2028, 2, 29)),  # leap year inside the period
+        (date(2028, 2, 29), date(2029, 2, 28)),
+    ],
+)
+def test_care_period_is_12_months(start: date, end: date) -> None:
+    assert care_period_end(start) == end
