@@ -18,7 +18,7 @@ from app.audit import service as audit_service
 from app.auth import credentials
 from app.auth.dependencies import Principal
 from app.db import flush_or_conflict, utcnow
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.pagination import keyset_page
 from app.patients.eligibility import care_period_end, enrollment_problem
 from app.patients.models import Enrollment, Patient
@@ -34,6 +34,8 @@ from app.patients.schemas import (
 )
 
 ME = "me"
+# What patients may change themselves; identity, MBI and social-risk flags are staff-managed.
+PATIENT_EDITABLE = frozenset({"timezone", "height_cm"})
 
 
 def reachable_patients(principal: Principal) -> Select[Patient]:
@@ -144,6 +146,9 @@ async def update_patient(
     session: AsyncSession, *, principal: Principal, patient: Patient, body: PatientUpdate
 ) -> PatientRead:
     changes = body.model_dump(exclude_unset=True)
+    if principal.role == "patient" and not set(changes) <= PATIENT_EDITABLE:
+        locked = ", ".join(sorted(set(changes) - PATIENT_EDITABLE))
+        raise Forbidden(f"Only your care team can change: {locked}.")
     # Social-risk flags are columns of their own; only the flags sent change.
     changes.update(changes.pop("social_risk", None) or {})
     for name, value in changes.items():

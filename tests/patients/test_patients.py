@@ -120,10 +120,20 @@ async def test_duplicate_mbi_in_one_organization_is_409(
 async def test_patch_changes_only_sent_fields(app: FastAPI, client: httpx.AsyncClient) -> None:
     org = await make_org(app)
     patient = await make_patient(app, org)
+    own = await client.patch(
+        "/v1/patients/me", json={"timezone": "Europe/Lisbon"}, headers=patient.user.headers
+    )
+    assert own.status_code == 200
+    assert own.json()["timezone"] == "Europe/Lisbon"
+    locked = await client.patch(
+        "/v1/patients/me", json={"social_risk": {"rural": True}}, headers=patient.user.headers
+    )
+    assert locked.status_code == 403
+    assert "social_risk" in locked.json()["detail"]
     response = await client.patch(
-        "/v1/patients/me",
-        json={"timezone": "Europe/Lisbon", "social_risk": {"rural": True}},
-        headers=patient.user.headers,
+        f"/v1/patients/{patient.id}",
+        json={"social_risk": {"rural": True}},
+        headers=org.clinician.headers,
     )
     assert response.status_code == 200
     body = response.json()
