@@ -1,0 +1,161 @@
+"""Versioned outcome rules, loaded from data (`rulesets/*.toml`) and validated at startup.
+
+Invariant: every threshold, window, payment rate and the attainment threshold comes from a
+ruleset; code holds none of them. A bad ruleset stops startup with the reason.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Track = Literal["eCKM", "CKM", "MSK", "BH"]
+MeasureName = Literal[
+    "blood_pressure",
+    "weight",
+    "hba1c",
+    "ldl",
+    "egfr_uacr",
+    "pain_intensity",
+    "pain_interference",
+    "physical_function",
+    "depression",
+    "anxiety",
+    "function_whodas",
+]
+MEASURE_ORDER: tuple[MeasureName, ...] = MeasureName.__args__  # type: ignore[attr-defined]
+RULESETS = Path(__file__).parent / "rulesets"
+DEFAULT_RULESET = RULESETS / "access-2026.1.toml"
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Windows(_Data):
+    baseline_days: int = Field(gt=0)
+    observation_days: int = Field(gt=0)
+    lab_days: int = Field(gt=0)
+    lab_days_provisional: bool = False
+    trend_days: int = Field(gt=1)
+    bp_min_readings: int = Field(ge=1)
+    end_of_period_days: int = Field(ge=0)
+    final_window_days: int = Field(gt=0)
+
+
+class Threshold(_Data):
+    from_: date = Field(alias="from")
+    to: date | None = None
+    value: float = Field(gt=0, le=1)
+
+
+class Attainment(_Data):
+    rule: Literal["all", "any"]
+    track_rule: dict[Track, Literal["all", "any"]] = Field(default_factory=dict)
+    thresholds: tuple[Threshold, ...] = Field(min_length=1)
+
+    def rule_for(self, track: Track) -> Literal["all", "any"]:
+        return self.track_rule.get(track, self.rule)
+
+    def threshold_for(self, start: date) -> float:
+        """The OAT of the care period starting on `start` (the latest one known if beyond)."""
+        ordered = sorted(self.thresholds, key=lambda t: t.from_)
+        chosen = ordered[0]
+        for threshold in ordered:
+            if threshold.from_ <= start:
+                chosen = threshold
+        return chosen.value
+
+
+class Rate(_Data):
+    initial: float = Field(ge=0)
+    follow_on: float | None = Field(None, ge=0)
+    rural_addon: float = Field(0, ge=0)
+
+
+class Payment(_Data):
+    withhold: float = Field(ge=0, le=1)
+    rates: dict[Track, Rate]
+
+
+class MeasureRule(_Data):
+    name: MeasureName
+    label: str
+    source: str | tuple[str, ...]
+    kind: Literal["target", "submission"] = "target"
+    unit: str | None = None
+    better: Literal["lower", "higher"] = "lower"
+    control_below: float | dict[Track, float] | None = None
+    control_bmi_below: float | None = None
+    control_max_gain_percent: float | None = None
+    improvement: float | None = Field(None, gt=0)
+    improvement_percent: float | None = Field(None, gt=0, lt=100)
+    provisional: bool = False
+    applies: dict[Track, Literal["always"] | tuple[str, ...]]
+
+    @model_validator(mode="after")
+    def _has_a_target(self) -> MeasureRule:
+        if self.kind == "target" and not (
+            self.control_below is not None
+            or self.control_bmi_below is not None
+            or self.improvement is not None
+            or self.improvement_percent is not None
+        ):
+            raise ValueError(f"measure {self.name} has neither a control nor an improvement target")
+        return self
+
+    def applies_to(self, track: Track, conditions: list[str]) -> bool:
+        rule = self.applies.get(track)
+        if rule is None:
+            return False
+        return rule == "always" or bool(set(rule) & set(conditions))
+
+    def control_threshold(self, track: Track) -> float | None:
+        if isinstance(self.control_below, dict):
+            return self.control_below.get(track)
+        return self.control_below
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,) if isinstance(self.source, str) else self.source
+
+
+class Ruleset(_Data):
+    version: str
+    description: str
+    windows: Windows
+    attainment: Attainment
+    payment: Payment
+    measures: tuple[MeasureRule, ...]
+
+    @model_validator(mode="after")
+    def _unique_measures(self) -> Ruleset:
+        names = [m.name for m in self.measures]
+        if len(names) != len(set(names)):
+            raise ValueError("each measure may be defined once")
+        return self
+
+    def measure(self, name: MeasureName) -> MeasureRule:
+        for rule in self.measures:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
+
+    def measures_for(self, track: Track) -> list[MeasureRule]:
+        return [m for m in self.measures if track in m.applies]
+
+
+class RulesError(RuntimeError):
+    """The ruleset file cannot be used; the message says why."""
+
+
+def load_ruleset(path: Path = DEFAULT_RULESET) -> Ruleset:
+    try:
+        data = tomllib.loads(path.read_text())
+        return Ruleset.model_validate(data)
+    except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise RulesError(f"outcome rules {path}: {exc}") from exc
