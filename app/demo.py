@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from app.auth.dependencies import Principal
 from app.auth.passwords import Passwords
+from app.checkins.demo import add_demo_checkins
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.migrate import upgrade_head
@@ -18,6 +19,7 @@ from app.organizations import service as organizations_service
 from app.organizations.schemas import ClinicianCreate
 from app.patients import service as patients_service
 from app.patients.schemas import EnrollmentCreate, PatientCreate, SocialRisk
+from app.readings.demo import add_demo_readings
 
 # (given, family, sex, birth date, timezone, height cm, track, conditions)
 DEMO_PATIENTS = [
@@ -89,8 +91,13 @@ async def load_demo(settings: Settings) -> int:
                         {"track": track, "conditions": conditions, "start_date": start}
                     ),
                 )
+                readings = await add_demo_readings(
+                    session, staff=staff, patient=patient, conditions=conditions
+                )
+                checkins = await add_demo_checkins(session, staff=staff, patient=patient)
                 lines.append(
                     f"  {given} {family} ({track}): activation code {created.activation_code}"
+                    f" ({readings} readings, {checkins} check-ins)"
                 )
     finally:
         await engine.dispose()

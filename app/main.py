@@ -9,10 +9,12 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app.alerts.router import router as alerts_router
 from app.audit.router import router as audit_router
 from app.auth.passwords import Passwords
 from app.auth.router import router as auth_router
 from app.auth.tokens import TokenKeys
+from app.checkins.router import router as checkins_router
 from app.config import Settings, get_settings, resolve_jwt_secret
 from app.db import create_engine, create_sessionmaker
 from app.devices.router import router as devices_router
@@ -21,6 +23,7 @@ from app.health import router as health_router
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.organizations.router import router as organizations_router
 from app.patients.router import router as patients_router
+from app.readings.router import router as readings_router
 
 API_ROUTERS = (
     auth_router,
@@ -28,6 +31,9 @@ API_ROUTERS = (
     patients_router,
     devices_router,
     audit_router,
+    readings_router,
+    alerts_router,
+    checkins_router,
 )
 
 

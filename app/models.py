@@ -1,18 +1,26 @@
 """Every table's model, imported in one place so Alembic and the tests see the whole schema."""
 
+from app.alerts.models import Alert
 from app.audit.models import AuditEvent
 from app.auth.models import LoginFailure, RefreshToken, User
+from app.checkins.models import Checkin
 from app.devices.models import Device
 from app.organizations.models import Organization
 from app.patients.models import Enrollment, Patient
+from app.readings.models import Reading, ReadingDay, ReadingFeed
 
 __all__ = [
+    "Alert",
     "AuditEvent",
+    "Checkin",
     "Device",
     "Enrollment",
     "LoginFailure",
     "Organization",
     "Patient",
+    "Reading",
+    "ReadingDay",
+    "ReadingFeed",
     "RefreshToken",
     "User",
 ]

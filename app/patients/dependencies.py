@@ -41,3 +41,5 @@ class RequirePatient:
 # Staff and the patient themself; devices only write readings.
 ReachablePatient = Annotated[Patient, Depends(RequirePatient(*PEOPLE))]
 StaffPatient = Annotated[Patient, Depends(RequirePatient(*STAFF))]
+# Reading ingest: people, and the patient's own devices (reach makes any other patient a 404).
+IngestPatient = Annotated[Patient, Depends(RequirePatient(*PEOPLE, "device"))]

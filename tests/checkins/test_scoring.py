@@ -559,3 +559,44 @@ def test_score_raises_with_every_problem() -> None:
     assert excinfo.value.instrument == "phq9"
     assert [p.item for p in excinfo.value.problems] == ["phq9_1", "phq9_2", "extra"]
     assert all(isinstance(p, Problem) for p in excinfo.value.problems)
+
+
+# --- Every total, against the published cut-points (independent of the edge tables above) -------
+
+
+def _expected_band(total: int, cuts: Sequence[tuple[int, str]]) -> str:
+    """The last band whose lower cut-point is <= total (cut-points as printed in domain.md)."""
+    return [name for low, name in cuts if low <= total][-1]
+
+
+PHQ9_CUTS = [
+    (0, "minimal"),
+    (5, "mild"),
+    (10, "moderate"),
+    (15, "moderately_severe"),
+    (20, "severe"),
+]
+GAD7_CUTS = [(0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe")]
+
+
+@pytest.mark.parametrize("total", range(28))
+def test_phq9_every_total(total: int) -> None:
+    result = score("phq9", fill(PHQ9_ITEMS, total, low=0, high=3))
+    assert (result.total, result.band) == (total, _expected_band(total, PHQ9_CUTS))
+
+
+@pytest.mark.parametrize("total", range(22))
+def test_gad7_every_total(total: int) -> None:
+    result = score("gad7", fill(GAD7_ITEMS, total, low=0, high=3))
+    assert (result.total, result.band) == (total, _expected_band(total, GAD7_CUTS))
+
+
+@pytest.mark.parametrize("total", range(12, 61))
+def test_whodas12_every_total(total: int) -> None:
+    result = score("whodas12", fill(WHODAS_ITEMS, total, low=1, high=5))
+    assert (result.scorable, result.total) == (True, total)
+
+
+def test_whodas12_extremes_are_12_and_60() -> None:
+    assert score("whodas12", dict.fromkeys(WHODAS_ITEMS, 1)).total == 12
+    assert score("whodas12", dict.fromkeys(WHODAS_ITEMS, 5)).total == 60

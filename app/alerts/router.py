@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.alerts import service as alerts_service
+from app.alerts.schemas import AlertRead, AlertStatus, Severity
+from app.auth.dependencies import CurrentStaff
+from app.db import SessionDep
+from app.errors import error_responses
+from app.pagination import Cursor, Limit, Page
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+
+@router.get("")
+async def list_alerts(
+    principal: CurrentStaff,
+    session: SessionDep,
+    status: Annotated[AlertStatus | None, Query(description="Only alerts in this status.")] = None,
+    patient_id: Annotated[uuid.UUID | None, Query(description="Only this patient's.")] = None,
+    severity: Annotated[Severity | None, Query(description="Only this severity.")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[AlertRead]:
+    """The organization's alerts, newest first."""
+    alerts, next_cursor = await alerts_service.list_alerts(
+        session,
+        principal=principal,
+        status=status,
+        patient_id=patient_id,
+        severity=severity,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(items=[AlertRead.model_validate(a) for a in alerts], next_cursor=next_cursor)
+
+
+@router.post("/{alert_id}/acknowledge", responses=error_responses(409))
+async def acknowledge_alert(
+    alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep
+) -> AlertRead:
+    """Acknowledge an open alert (repeating it changes nothing; a resolved one is 409)."""
+    alert = await alerts_service.transition(
+        session, principal=principal, alert_id=alert_id, action="acknowledge"
+    )
+    return AlertRead.model_validate(alert)
+
+
+@router.post("/{alert_id}/resolve", responses=error_responses(409))
+async def resolve_alert(
+    alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep
+) -> AlertRead:
+    """Resolve an open or acknowledged alert (repeating it changes nothing)."""
+    alert = await alerts_service.transition(
+        session, principal=principal, alert_id=alert_id, action="resolve"
+    )
+    return AlertRead.model_validate(alert)

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.auth.dependencies import CurrentPrincipal
+from app.db import SessionDep
+from app.errors import error_responses
+from app.pagination import Cursor, Limit, Page
+from app.patients.dependencies import IngestPatient, ReachablePatient
+from app.readings import service as readings_service
+from app.readings.schemas import (
+    BatchResult,
+    ChangesPage,
+    DailyList,
+    GlucoseMetricsRead,
+    IngestResult,
+    ReadingBatch,
+    ReadingItem,
+    ReadingRead,
+    ReadingType,
+)
+
+router = APIRouter(prefix="/v1/patients/{patient_id}/readings", tags=["readings"])
+
+FromQuery = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        max_length=40,
+        description="First local day (YYYY-MM-DD, inclusive) or a timestamp with offset.",
+    ),
+]
+ToQuery = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        max_length=40,
+        description="Last local day (YYYY-MM-DD, inclusive) or a timestamp with offset.",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": IngestResult, "description": "A repeat: the stored reading's id."}},
+)
+async def create_reading(
+    body: ReadingItem,
+    patient: IngestPatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    response: Response,
+) -> IngestResult:
+    """Store one reading: 201 created, or 200 with the stored id when it is a repeat."""
+    result = await readings_service.ingest_one(
+        session, principal=principal, patient=patient, reading=body
+    )
+    if result.status == "duplicate":
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.post("/batch", response_model_exclude_none=True)
+async def ingest_batch(
+    body: ReadingBatch, patient: IngestPatient, principal: CurrentPrincipal, session: SessionDep
+) -> BatchResult:
+    """Store up to 1000 readings together; each item is created, duplicate or invalid."""
+    results = await readings_service.ingest(
+        session, principal=principal, patient=patient, readings=body.readings
+    )
+    return BatchResult(results=results)
+
+
+@router.get("")
+async def list_readings(
+    patient: ReachablePatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    type: Annotated[ReadingType | None, Query(description="Only this reading type.")] = None,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[ReadingRead]:
+    """The patient's readings, newest first, values in canonical units."""
+    items, next_cursor = await readings_service.list_readings(
+        session,
+        principal=principal,
+        patient=patient,
+        reading_type=type,
+        first=readings_service.parse_bound(from_, "from"),
+        last=readings_service.parse_bound(to, "to"),
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/changes")
+async def reading_changes(
+    patient: ReachablePatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> ChangesPage:
+    """Every change after `cursor` in server order (deletes included), to mirror the readings."""
+    return await readings_service.changes(
+        session, principal=principal, patient=patient, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/daily")
+async def daily_readings(
+    patient: ReachablePatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    type: Annotated[ReadingType, Query(description="The reading type.")],
+    from_: FromQuery = None,
+    to: ToQuery = None,
+) -> DailyList:
+    """Per local day (default the last 30): count, mean, min, max; blood pressure per component."""
+    return await readings_service.daily(
+        session,
+        principal=principal,
+        patient=patient,
+        reading_type=type,
+        first=readings_service.parse_bound(from_, "from"),
+        last=readings_service.parse_bound(to, "to"),
+    )
+
+
+@router.get("/glucose-metrics")
+async def glucose_metrics(
+    patient: ReachablePatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+) -> GlucoseMetricsRead:
+    """CGM consensus metrics (time in range, GMI, CV) over local days (default the last 14)."""
+    return await readings_service.glucose_metrics_for(
+        session,
+        principal=principal,
+        patient=patient,
+        first=readings_service.parse_bound(from_, "from"),
+        last=readings_service.parse_bound(to, "to"),
+    )
+
+
+@router.delete(
+    "/{reading_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
+)
+async def delete_reading(
+    reading_id: uuid.UUID,
+    patient: ReachablePatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> Response:
+    """Delete a reading (kept as a tombstone for the changes feed); repeating it is harmless."""
+    await readings_service.delete_reading(
+        session, principal=principal, patient=patient, reading_id=reading_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,105 @@
+"""Reading bodies and HTTP shortcuts for the readings and alerts tests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from app.readings.models import Reading
+from tests.factories import Actor
+
+# A fixed past instant, so bodies are never "in the future" and days are predictable.
+BASE_TIME = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
+
+
+def at(minutes: int = 0, *, base: datetime = BASE_TIME) -> str:
+    return (base + timedelta(minutes=minutes)).isoformat()
+
+
+def bp(systolic: int = 120, diastolic: int = 80, minutes: int = 0, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "blood_pressure",
+        "systolic": systolic,
+        "diastolic": diastolic,
+        "effective_at": at(minutes),
+        **extra,
+    }
+
+
+def glucose(
+    value: float = 100, minutes: int = 0, unit: str = "mg/dL", **extra: Any
+) -> dict[str, Any]:
+    return {"type": "glucose", "value": value, "unit": unit, "effective_at": at(minutes), **extra}
+
+
+def cgm(value: float, when: datetime, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "glucose",
+        "value": value,
+        "unit": "mg/dL",
+        "specimen": "interstitial",
+        "effective_at": when.isoformat(),
+        **extra,
+    }
+
+
+def with_client_id(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "client_id": str(uuid.uuid4())}
+
+
+def url(patient: uuid.UUID | str, suffix: str = "") -> str:
+    return f"/v1/patients/{patient}/readings{suffix}"
+
+
+async def post_one(
+    client: httpx.AsyncClient, actor: Actor, patient: uuid.UUID | str, body: dict[str, Any]
+) -> httpx.Response:
+    return await client.post(url(patient), json=body, headers=actor.headers)
+
+
+async def post_batch(
+    client: httpx.AsyncClient,
+    actor: Actor,
+    patient: uuid.UUID | str,
+    readings: list[dict[str, Any]],
+) -> httpx.Response:
+    return await client.post(
+        url(patient, "/batch"), json={"readings": readings}, headers=actor.headers
+    )
+
+
+def statuses(response: httpx.Response) -> dict[str, int]:
+    assert response.status_code == 200, response.text
+    counts: dict[str, int] = {}
+    for result in response.json()["results"]:
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+    return counts
+
+
+async def list_all(
+    client: httpx.AsyncClient, actor: Actor, patient: uuid.UUID | str, **params: Any
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = await client.get(url(patient), params=query, headers=actor.headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def count_rows(app: FastAPI, patient: uuid.UUID, *, live_only: bool = False) -> int:
+    statement = select(func.count()).select_from(Reading).where(Reading.patient_id == patient)
+    if live_only:
+        statement = statement.where(Reading.deleted_at.is_(None))
+    async with app.state.sessionmaker() as session:
+        return int(await session.scalar(statement) or 0)
