@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(2, validation_alias="ACCESS_RPM_ARGON2_TIME_COST")
     argon2_memory_kib: int = Field(19 * 1024, validation_alias="ACCESS_RPM_ARGON2_MEMORY_KIB")
     sql_echo: bool = False
+    # Outcome rules (app/outcomes/rulesets/); another file replaces the default ruleset.
+    rules_file: Path | None = Field(None, validation_alias="ACCESS_RPM_RULES_FILE")
 
 
 @lru_cache

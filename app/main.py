@@ -22,6 +22,8 @@ from app.errors import COMMON_RESPONSES, install_error_handlers
 from app.health import router as health_router
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.organizations.router import router as organizations_router
+from app.outcomes.router import router as outcomes_router
+from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
 from app.patients.router import router as patients_router
 from app.readings.router import router as readings_router
 
@@ -34,6 +36,7 @@ API_ROUTERS = (
     readings_router,
     alerts_router,
     checkins_router,
+    outcomes_router,
 )
 
 
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
+    app.state.rules = load_ruleset(settings.rules_file or DEFAULT_RULESET)
     app.state.token_keys = TokenKeys(
         secret=secret,
         issuer=settings.jwt_issuer,

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.config import ConfigError
+
 Track = Literal["eCKM", "CKM", "MSK", "BH"]
 MeasureName = Literal[
     "blood_pressure",
@@ -149,7 +151,7 @@ class Ruleset(_Data):
         return [m for m in self.measures if track in m.applies]
 
 
-class RulesError(RuntimeError):
+class RulesError(ConfigError):
     """The ruleset file cannot be used; the message says why."""
 
 

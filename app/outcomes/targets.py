@@ -9,7 +9,8 @@ check-ins) and a ruleset; no I/O. Definitions (domain.md "Data rules", rules in 
 - Weight and PROMs: baseline is the first value in the first `baseline_days`; current is the
   latest value in the `observation_days` ending on the report date.
 - Labs: baseline is the latest result from `lab_days` before the start to the end of the
-  baseline window; current is the latest later result within `lab_days` of the report date.
+  baseline window; current is the latest result within `lab_days` of the report date (it may be
+  the baseline result itself, which then shows control but no improvement).
 - The report date is the as-of date, or the period's last day once the period is over (the
   end-of-period report describes the period itself).
 - Status: `met` when the target holds for the current value; otherwise `insufficient_data` when
@@ -140,12 +141,9 @@ def current_value(
     w = rules.windows
     report = period.report_date(as_of)
     if _is_lab(rule):
-        taken = set(baseline.ids) if baseline else set()
-        first = max(period.start, report - timedelta(days=w.lab_days - 1))
-        later = [p for p in _days(points, first, report) if p.id not in taken]
-        if baseline is not None:
-            later = [p for p in later if p.at > baseline.at]
-        return _single(later[-1]) if later else None
+        # A lab stays valid for `lab_days`: the baseline result itself may still be current.
+        valid = _days(points, report - timedelta(days=w.lab_days - 1), report)
+        return _single(valid[-1]) if valid else None
     first = max(period.start, report - timedelta(days=w.observation_days - 1))
     window = _days(points, first, report)
     if _is_bp(rule):
@@ -365,6 +363,12 @@ def evaluate(
     report = period.report_date(as_of)
     baseline_closed = report > period.start + timedelta(days=rules.windows.baseline_days - 1)
     can_control = rule.control_threshold(period.track) is not None
+    same_lab = current is not None and baseline is not None and current.ids == baseline.ids
+    if _is_lab(rule) and same_lab:
+        return progress(
+            "insufficient_data",
+            needed=f"Your care team needs a new {rule.label} lab result to show improvement.",
+        )
     if current is None or (baseline is None and not baseline_closed):
         return progress(
             "insufficient_data",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 from app.auth.dependencies import CurrentPrincipal, CurrentStaff, SettingsDep
 from app.db import SessionDep
 from app.errors import error_responses
+from app.outcomes.dependencies import RulesDep
 from app.pagination import Cursor, Limit, Page
 from app.patients import service as patients_service
 from app.patients.dependencies import ReachablePatient, StaffPatient
@@ -17,8 +18,11 @@ from app.patients.schemas import (
     EnrollmentCreate,
     EnrollmentList,
     EnrollmentRead,
+    OutcomeStatus,
+    PanelOrder,
     PatientCreate,
     PatientCreated,
+    PatientListItem,
     PatientRead,
     PatientUpdate,
     Track,
@@ -41,13 +45,29 @@ async def create_patient(
 async def list_patients(
     principal: CurrentStaff,
     session: SessionDep,
+    rules: RulesDep,
     track: Annotated[Track | None, Query(description="Only patients active in this track.")] = None,
+    status: Annotated[
+        OutcomeStatus | None,
+        Query(description="Only patients with an applicable measure in this outcome status."),
+    ] = None,
+    order: Annotated[
+        PanelOrder,
+        Query(description="need: open urgent alerts, off track, insufficient data first."),
+    ] = "need",
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page[PatientRead]:
-    """List the organization's patients, newest first."""
+) -> Page[PatientListItem]:
+    """The organization's patients: the clinician's panel, most in need first."""
     items, next_cursor = await patients_service.list_patients(
-        session, principal=principal, track=track, limit=limit, cursor=cursor
+        session,
+        principal=principal,
+        rules=rules,
+        track=track,
+        status=status,
+        order=order,
+        limit=limit,
+        cursor=cursor,
     )
     return Page(items=items, next_cursor=next_cursor)
 

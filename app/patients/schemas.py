@@ -105,6 +105,17 @@ class PatientRead(ReadModel):
     updated_at: datetime
 
 
+OutcomeStatus = Literal["met", "on_track", "off_track", "insufficient_data"]
+PanelOrder = Literal["need", "newest"]
+
+
+class PatientListItem(PatientRead):
+    outcome_status: OutcomeStatus | None = Field(
+        description="The least advanced status among the patient's applicable measures."
+    )
+    open_urgent_alerts: int
+
+
 class ActivationCode(BaseModel):
     activation_code: str = Field(description="One-time code the patient enters in the app.")
     activation_expires_at: datetime

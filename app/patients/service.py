@@ -19,7 +19,9 @@ from app.auth import credentials
 from app.auth.dependencies import Principal
 from app.db import flush_or_conflict, utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.pagination import keyset_page
+from app.outcomes import service as outcomes_service
+from app.outcomes.rules import Ruleset
+from app.pagination import decode_cursor, encode_cursor, keyset_page
 from app.patients.eligibility import care_period_end, enrollment_problem
 from app.patients.models import Enrollment, Patient
 from app.patients.schemas import (
@@ -28,6 +30,7 @@ from app.patients.schemas import (
     EnrollmentCreate,
     PatientCreate,
     PatientCreated,
+    PatientListItem,
     PatientRead,
     PatientUpdate,
     SocialRisk,
@@ -163,10 +166,15 @@ async def list_patients(
     session: AsyncSession,
     *,
     principal: Principal,
+    rules: Ruleset,
     track: str | None,
+    status: str | None,
+    order: str,
     limit: int,
     cursor: str | None,
-) -> tuple[list[PatientRead], str | None]:
+) -> tuple[list[PatientListItem], str | None]:
+    """The clinician's panel: by need (open urgent alerts, off track, insufficient data, the
+    rest; then by name) or newest first; `status` keeps patients with a measure in it."""
     statement = reachable_patients(principal)
     if track is not None:
         statement = statement.where(
@@ -176,14 +184,22 @@ async def list_patients(
                 )
             )
         )
-    patients, next_cursor = await keyset_page(
-        session,
-        statement,
-        time_column=Patient.created_at,
-        id_column=Patient.id,
-        limit=limit,
-        cursor=cursor,
-    )
+    if order == "newest" and status is None:
+        patients, next_cursor = await keyset_page(
+            session,
+            statement,
+            time_column=Patient.created_at,
+            id_column=Patient.id,
+            limit=limit,
+            cursor=cursor,
+        )
+        entries = await outcomes_service.panel(session, rules, patients, track=track)
+    else:
+        everyone = list(await session.scalars(statement))
+        entries = await outcomes_service.panel(session, rules, everyone, track=track)
+        if status is not None:
+            everyone = [p for p in everyone if status in entries[p.id].statuses]
+        patients, next_cursor = _page_by_need(everyone, entries, order, limit, cursor)
     audit_service.record_many(
         session,
         principal=principal,
@@ -192,7 +208,42 @@ async def list_patients(
         action="read",
         resource_type="patient",
     )
-    return [to_read(p) for p in patients], next_cursor
+    return [
+        PatientListItem(
+            **to_read(p).model_dump(),
+            outcome_status=entries[p.id].status,
+            open_urgent_alerts=entries[p.id].open_urgent_alerts,
+        )
+        for p in patients
+    ], next_cursor
+
+
+def _page_by_need(
+    patients: list[Patient],
+    entries: dict[uuid.UUID, outcomes_service.PanelEntry],
+    order: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Patient], str | None]:
+    """A page of the panel sorted in memory (the sort key is computed, not a column)."""
+
+    def key(p: Patient) -> tuple[str, ...]:
+        if order == "newest":
+            return (f"{9e12 - p.created_at.timestamp():016.3f}", str(p.id))
+        return (
+            str(entries[p.id].need),
+            p.family_name.lower(),
+            p.given_name.lower(),
+            str(p.id),
+        )
+
+    ordered = sorted(patients, key=key)
+    if cursor is not None:
+        after = tuple(decode_cursor(cursor))
+        ordered = [p for p in ordered if key(p) > after]
+    page = ordered[:limit]
+    more = len(ordered) > limit
+    return page, encode_cursor(list(key(page[-1]))) if more and page else None
 
 
 async def reissue_activation(

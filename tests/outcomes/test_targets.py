@@ -189,15 +189,20 @@ def test_trend_projection_is_least_squares_on_daily_means() -> None:
     assert trend_projection([pt(0, 10)], START, START, START + timedelta(10)) is None
 
 
-def test_labs_baseline_may_predate_the_period_and_current_must_be_newer() -> None:
+def test_labs_baseline_may_predate_the_period_and_stays_valid_for_a_year() -> None:
     rule = RULES.measure("hba1c")
     p = period("CKM", "diabetes")
     only_baseline = {"hba1c": [pt(-200, 8.4)]}
     waiting = evaluate(rule, RULES, p, only_baseline, START + timedelta(100))
     assert waiting.baseline is not None
-    assert waiting.current is None
+    assert waiting.current == waiting.baseline
     assert waiting.status == "insufficient_data"
-    assert waiting.needed == "Your care team needs a HbA1c lab result from the last 12 months."
+    assert waiting.needed == "Your care team needs a new HbA1c lab result to show improvement."
+    expired = evaluate(rule, RULES, p, only_baseline, START + timedelta(200))
+    assert expired.current is None
+    assert expired.needed == "Your care team needs a HbA1c lab result from the last 12 months."
+    controlled = evaluate(rule, RULES, p, {"hba1c": [pt(-100, 6.6)]}, START + timedelta(200))
+    assert controlled.status == "met"
     improved = {"hba1c": [pt(-400, 9.9), pt(-200, 8.4), pt(150, 7.8)]}
     result = evaluate(rule, RULES, p, improved, START + timedelta(200))
     assert result.baseline is not None

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.outcomes.rules import Ruleset
+
+
+def get_rules(request: Request) -> Ruleset:
+    rules: Ruleset = request.app.state.rules
+    return rules
+
+
+RulesDep = Annotated[Ruleset, Depends(get_rules)]
