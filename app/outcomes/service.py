@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Select, Uuid, and_, column, func, or_, select, values
+from sqlalchemy import Date, Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.alerts.models import Alert
 from app.audit import service as audit_service
@@ -37,6 +39,7 @@ from app.outcomes.schemas import (
 from app.outcomes.targets import CarePeriod, Point, Progress
 from app.patients.models import Enrollment, Patient
 from app.readings.models import Reading
+from app.sqltypes import add_days
 
 CHECKIN_PREFIX = "checkin:"
 # Least advanced first: a patient's panel status is the first of these among their measures.
@@ -74,23 +77,29 @@ def _sources(rules: Ruleset, track: Track) -> set[str]:
     return {s for m in rules.measures_for(track) for s in m.sources}
 
 
-def _windows(rules: Ruleset, subject: Subject, as_of: date) -> tuple[object, ...]:
-    """The days whose observations the rules can use: labs' year, the baseline window, the
-    recent days (trend and validity) and, for check-ins, the closing window of the period."""
+def _window_conditions(
+    rules: Ruleset, day: InstrumentedAttribute[date], as_of: date, *, closing: bool
+) -> ColumnElement[bool]:
+    """The days whose observations the rules can use, from the enrollment's own dates: the
+    baseline window, the recent days (trend and validity), labs' year and, for check-ins, the
+    closing window of the period. Computed in SQL, so any number of enrollments is one query."""
     w = rules.windows
-    start = subject.enrollment.start_date
-    report = subject.period().report_date(as_of)
+    start, end = Enrollment.start_date, Enrollment.end_date
+    as_of_value = literal(as_of, Date())
+    report = case((end < as_of_value, end), else_=as_of_value)
     recent = max(w.trend_days, w.observation_days)
-    return (
-        subject.enrollment.id,
-        subject.patient.id,
-        start - timedelta(days=w.lab_days),
-        start,
-        start + timedelta(days=w.baseline_days + w.observation_days - 2),
-        max(start, report - timedelta(days=recent - 1)),
-        max(start, min(report, subject.enrollment.end_date - timedelta(w.final_window_days - 1))),
-        report,
-    )
+    windows: list[ColumnElement[bool]] = [
+        day.between(start, add_days(start, w.baseline_days + w.observation_days - 2)),
+        day.between(add_days(report, 1 - recent), report),
+    ]
+    if closing:
+        windows.append(day.between(add_days(end, 1 - w.final_window_days), report))
+    else:
+        windows.append(
+            and_(Reading.type.in_(sorted(targets.LAB_SOURCES)),
+                 day.between(add_days(start, -w.lab_days), report))
+        )  # fmt: skip
+    return or_(*windows)
 
 
 async def load_points(
@@ -105,29 +114,14 @@ async def load_points(
     wanted: set[str] = set()
     for subject in subjects:
         wanted |= _sources(rules, subject.period().track)
-    windows = (
-        values(
-            column("enrollment_id", Uuid()),
-            column("patient_id", Uuid()),
-            column("lab_first", Date()),
-            column("base_first", Date()),
-            column("base_last", Date()),
-            column("recent_first", Date()),
-            column("closing_first", Date()),
-            column("recent_last", Date()),
-            name="windows",
-        )
-        .data([_windows(rules, s, as_of) for s in subjects])
-        .cte()
-    )
+    enrollment_ids = [s.enrollment.id for s in subjects]
+    connection = await session.connection()  # Core rows: no ORM bookkeeping per row
     reading_types = sorted(s for s in wanted if not s.startswith(CHECKIN_PREFIX))
     if reading_types:
-        labs = sorted(targets.LAB_SOURCES)
         # Values extracted in SQL: decoding every row's JSON in Python would dominate the time.
-        connection = await session.connection()  # Core rows: no ORM bookkeeping per row
         rows = await connection.execute(
             select(
-                windows.c.enrollment_id,
+                Enrollment.id,
                 Reading.id,
                 Reading.type,
                 Reading.effective_at,
@@ -136,19 +130,13 @@ async def load_points(
                 Reading.values["systolic"].as_float(),
                 Reading.values["diastolic"].as_float(),
             )
-            .join(windows, windows.c.patient_id == Reading.patient_id)
+            .join(Enrollment, Enrollment.patient_id == Reading.patient_id)
             .where(
+                Enrollment.id.in_(enrollment_ids),
                 Reading.type.in_(reading_types),
                 Reading.deleted_at.is_(None),
                 Reading.eligible.is_(True),
-                or_(
-                    Reading.local_date.between(windows.c.base_first, windows.c.base_last),
-                    Reading.local_date.between(windows.c.recent_first, windows.c.recent_last),
-                    and_(
-                        Reading.type.in_(labs),
-                        Reading.local_date.between(windows.c.lab_first, windows.c.recent_last),
-                    ),
-                ),
+                _window_conditions(rules, Reading.local_date, as_of, closing=False),
             )
             .order_by(Reading.effective_at, Reading.id)
         )
@@ -160,10 +148,9 @@ async def load_points(
             found[enrollment_id][kind].append(point)
     instruments = {s.split(":")[1]: s for s in wanted if s.startswith(CHECKIN_PREFIX)}
     if instruments:
-        connection = await session.connection()
         checkin_rows = await connection.execute(
             select(
-                windows.c.enrollment_id,
+                Enrollment.id,
                 Checkin.id,
                 Checkin.instrument,
                 Checkin.completed_at,
@@ -171,15 +158,12 @@ async def load_points(
                 Checkin.total,
                 Checkin.t_score,
             )
-            .join(windows, windows.c.patient_id == Checkin.patient_id)
+            .join(Enrollment, Enrollment.patient_id == Checkin.patient_id)
             .where(
+                Enrollment.id.in_(enrollment_ids),
                 Checkin.instrument.in_(sorted(instruments)),
                 Checkin.scorable.is_(True),
-                or_(
-                    Checkin.local_date.between(windows.c.base_first, windows.c.base_last),
-                    Checkin.local_date.between(windows.c.recent_first, windows.c.recent_last),
-                    Checkin.local_date.between(windows.c.closing_first, windows.c.recent_last),
-                ),
+                _window_conditions(rules, Checkin.local_date, as_of, closing=True),
             )
             .order_by(Checkin.completed_at, Checkin.id)
         )

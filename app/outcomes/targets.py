@@ -115,13 +115,18 @@ def baseline_value(
     last = period.start + timedelta(days=w.baseline_days - 1)
     if _is_bp(rule):
         candidates = _days(points, period.start, last + timedelta(days=w.observation_days - 1))
-        for first in candidates:
-            if first.day > last:
+        # Two pointers over the day-ordered readings: the window starting at reading `first`
+        # covers readings first..stop-1.
+        stop = 0
+        for first, point in enumerate(candidates):
+            if point.day > last:
                 break
-            end = first.day + timedelta(days=w.observation_days - 1)
-            window = _days(candidates, first.day, end)
-            if len(window) >= w.bp_min_readings:
-                return _mean(window)
+            end = point.day + timedelta(days=w.observation_days - 1)
+            stop = max(stop, first)
+            while stop < len(candidates) and candidates[stop].day <= end:
+                stop += 1
+            if stop - first >= w.bp_min_readings:
+                return _mean(candidates[first:stop])
         return None
     if _is_lab(rule):
         found = _days(points, period.start - timedelta(days=w.lab_days), last)

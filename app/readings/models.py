@@ -21,9 +21,16 @@ class Reading(IdMixin, Base):
     __table_args__ = (
         Index("uq_readings_patient_id_seq", "patient_id", "seq", unique=True),
         # Repeats are decided here, never by a read-then-write: a resent client_id, or (without
-        # one) the same type, time, values and source. NULL client_ids are distinct in both
-        # SQLite and PostgreSQL, so the first index needs no WHERE.
-        Index("uq_readings_patient_id_client_id", "patient_id", "client_id", unique=True),
+        # one) the same type, time, values and source. Partial, so readings without a client_id
+        # (most device data) cost no entry in the first index.
+        Index(
+            "uq_readings_patient_id_client_id",
+            "patient_id",
+            "client_id",
+            unique=True,
+            sqlite_where=text("client_id IS NOT NULL"),
+            postgresql_where=text("client_id IS NOT NULL"),
+        ),
         Index(
             "uq_readings_patient_id_identity_hash",
             "patient_id",

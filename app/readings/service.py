@@ -26,6 +26,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import uuid
 from collections import defaultdict
@@ -35,7 +36,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -286,6 +287,53 @@ def _prepare(
     return _Candidate(index=index, row=row, key=key)
 
 
+# PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), one parameter per column instead of
+# one per value (5,000+ for a CGM day), which halves the cost of a batch insert.
+_PG_ARRAY_TYPES = {
+    "id": "uuid[]",
+    "patient_id": "uuid[]",
+    "seq": "bigint[]",
+    "type": "text[]",
+    "code": "text[]",
+    "effective_at": "timestamptz[]",
+    "utc_offset_minutes": "integer[]",
+    "timezone": "text[]",
+    "local_date": "date[]",
+    "end_at": "timestamptz[]",
+    "values": "text[]",
+    "source_kind": "text[]",
+    "device_id": "uuid[]",
+    "eligible": "boolean[]",
+    "client_id": "uuid[]",
+    "identity_hash": "text[]",
+    "received_at": "timestamptz[]",
+}
+_PG_COLUMNS = ", ".join(f'"{name}"' for name in _PG_ARRAY_TYPES)
+_PG_SELECTED = ", ".join(
+    'CAST("values" AS JSONB)' if name == "values" else f'"{name}"' for name in _PG_ARRAY_TYPES
+)
+_PG_ARRAYS = ", ".join(f"CAST(:{name} AS {kind})" for name, kind in _PG_ARRAY_TYPES.items())
+# Built from the constant column map above, never from input.
+_PG_INSERT = text(
+    f"INSERT INTO readings ({_PG_COLUMNS}) SELECT {_PG_SELECTED} "  # noqa: S608
+    f"FROM unnest({_PG_ARRAYS}) AS t({_PG_COLUMNS}) ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
+async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert the rows that are not repeats (unique indexes decide); the ids inserted."""
+    if session.get_bind().dialect.name == "postgresql":
+        params = {
+            name: [json.dumps(r[name]) if name == "values" else r[name] for r in rows]
+            for name in _PG_ARRAY_TYPES
+        }
+        result = await session.execute(_PG_INSERT, params)
+    else:
+        statement = sqlite.insert(READINGS).on_conflict_do_nothing().returning(READINGS.c.id)
+        result = await session.execute(statement, rows)
+    return {row[0] for row in result}
+
+
 async def _allocate_seq(session: AsyncSession, patient_id: uuid.UUID, count: int) -> int:
     """Reserve `count` sequence numbers; returns the last. Holds the patient's feed row lock."""
     insert = _insert_for(session)(FEEDS).values(patient_id=patient_id, last_seq=count)
@@ -326,11 +374,7 @@ async def ingest(
         for offset, candidate in enumerate(candidates, start=last - len(candidates) + 1):
             candidate.row["id"] = new_id()
             candidate.row["seq"] = offset
-        table = READINGS
-        statement = _insert_for(session)(table).on_conflict_do_nothing().returning(table.c.id)
-        inserted = {
-            row[0] for row in (await session.execute(statement, [c.row for c in candidates]))
-        }
+        inserted = await _insert_new(session, [c.row for c in candidates])
         created = [c for c in candidates if c.row["id"] in inserted]
         existing = await _existing_ids(
             session, patient.id, [c for c in candidates if c.row["id"] not in inserted]
