@@ -79,11 +79,10 @@ async def open_alerts(
     statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
     opened = [row[0] for row in (await session.execute(statement, rows)).all()]
     for alert_id in opened:
-        audit_service.record(
+        audit_service.record_patient(
             session,
             principal=principal,
-            organization_id=patient.organization_id,
-            patient_id=patient.id,
+            patient=patient,
             action="create",
             resource_type="alert",
             resource_id=alert_id,
@@ -187,11 +186,10 @@ async def transition(
     if moved is None and refreshed.status != target:
         raise Conflict(f"The alert is {refreshed.status}; it cannot be {target} now.")
     if moved is not None:
-        audit_service.record(
+        audit_service.record_patient(
             session,
             principal=principal,
-            organization_id=patient.organization_id,
-            patient_id=patient.id,
+            patient=patient,
             action="update",
             resource_type="alert",
             resource_id=alert.id,

@@ -41,6 +41,27 @@ def record(
     )
 
 
+def record_patient(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    patient: Patient,
+    action: Action,
+    resource_type: str,
+    resource_id: uuid.UUID | None = None,
+) -> None:
+    """One event for an access to `patient`'s data."""
+    record(
+        session,
+        principal=principal,
+        organization_id=patient.organization_id,
+        patient_id=patient.id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
+
+
 def record_many(
     session: AsyncSession,
     *,
@@ -92,12 +113,7 @@ async def access_log(
     )
     # Reading the log is itself an access to the patient's record (added after the read,
     # so it shows up on the next page load, not in this one).
-    record(
-        session,
-        principal=principal,
-        organization_id=patient.organization_id,
-        patient_id=patient.id,
-        action="read",
-        resource_type="access_log",
+    record_patient(
+        session, principal=principal, patient=patient, action="read", resource_type="access_log"
     )
     return page

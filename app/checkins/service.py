@@ -90,11 +90,10 @@ def _audit(
     action: audit_service.Action,
     resource_id: uuid.UUID | None = None,
 ) -> None:
-    audit_service.record(
+    audit_service.record_patient(
         session,
         principal=principal,
-        organization_id=patient.organization_id,
-        patient_id=patient.id,
+        patient=patient,
         action=action,
         resource_type=RESOURCE,
         resource_id=resource_id,

@@ -297,11 +297,10 @@ async def patient_progress(
     subjects = await active_subjects(session, [patient])
     day = as_of or local_today(patient)
     evaluated = await evaluate_subjects(session, rules, subjects, day)
-    audit_service.record(
+    audit_service.record_patient(
         session,
         principal=principal,
-        organization_id=patient.organization_id,
-        patient_id=patient.id,
+        patient=patient,
         action="read",
         resource_type="progress",
     )

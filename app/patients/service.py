@@ -90,25 +90,6 @@ def to_read(patient: Patient) -> PatientRead:
     )
 
 
-def _audit(
-    session: AsyncSession,
-    principal: Principal,
-    patient: Patient,
-    action: audit_service.Action,
-    resource_type: str,
-    resource_id: uuid.UUID | None = None,
-) -> None:
-    audit_service.record(
-        session,
-        principal=principal,
-        organization_id=patient.organization_id,
-        patient_id=patient.id,
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-    )
-
-
 def _new_activation(patient: Patient, ttl_days: int) -> ActivationCode:
     code = credentials.new_activation_code()
     patient.activation_code_hash = credentials.digest(code)
@@ -136,12 +117,26 @@ async def create(
     activation = _new_activation(patient, activation_ttl_days)
     session.add(patient)
     await flush_or_conflict(session, "A patient with this MBI already exists.")
-    _audit(session, principal, patient, "create", "patient", patient.id)
+    audit_service.record_patient(
+        session,
+        principal=principal,
+        patient=patient,
+        action="create",
+        resource_type="patient",
+        resource_id=patient.id,
+    )
     return PatientCreated(**to_read(patient).model_dump(), **activation.model_dump())
 
 
 async def read(session: AsyncSession, *, principal: Principal, patient: Patient) -> PatientRead:
-    _audit(session, principal, patient, "read", "patient", patient.id)
+    audit_service.record_patient(
+        session,
+        principal=principal,
+        patient=patient,
+        action="read",
+        resource_type="patient",
+        resource_id=patient.id,
+    )
     return to_read(patient)
 
 
@@ -158,7 +153,14 @@ async def update_patient(
         setattr(patient, name, value)
     patient.updated_at = utcnow()
     await flush_or_conflict(session, "A patient with this MBI already exists.")
-    _audit(session, principal, patient, "update", "patient", patient.id)
+    audit_service.record_patient(
+        session,
+        principal=principal,
+        patient=patient,
+        action="update",
+        resource_type="patient",
+        resource_id=patient.id,
+    )
     return to_read(patient)
 
 
@@ -252,7 +254,14 @@ async def reissue_activation(
     if patient.activated_at is not None:
         raise Conflict("The patient has already activated their account.")
     activation = _new_activation(patient, activation_ttl_days)
-    _audit(session, principal, patient, "update", "activation_code", patient.id)
+    audit_service.record_patient(
+        session,
+        principal=principal,
+        patient=patient,
+        action="update",
+        resource_type="activation_code",
+        resource_id=patient.id,
+    )
     return activation
 
 
@@ -272,7 +281,14 @@ async def enroll(
         # domain.md: eCKM -> CKM switch is allowed when a CKM condition appears.
         _end(switched, "switched_to_ckm")
         await session.flush()
-        _audit(session, principal, patient, "update", "enrollment", switched.id)
+        audit_service.record_patient(
+            session,
+            principal=principal,
+            patient=patient,
+            action="update",
+            resource_type="enrollment",
+            resource_id=switched.id,
+        )
     enrollment = Enrollment(
         patient_id=patient.id,
         track=body.track,
@@ -286,7 +302,14 @@ async def enroll(
     )
     session.add(enrollment)
     await flush_or_conflict(session, f"The patient already has an active {body.track} enrollment.")
-    _audit(session, principal, patient, "create", "enrollment", enrollment.id)
+    audit_service.record_patient(
+        session,
+        principal=principal,
+        patient=patient,
+        action="create",
+        resource_type="enrollment",
+        resource_id=enrollment.id,
+    )
     return enrollment
 
 
@@ -313,7 +336,9 @@ async def list_enrollments(
         .where(Enrollment.patient_id == patient.id)
         .order_by(Enrollment.start_date.desc(), Enrollment.created_at.desc())
     )
-    _audit(session, principal, patient, "read", "enrollment")
+    audit_service.record_patient(
+        session, principal=principal, patient=patient, action="read", resource_type="enrollment"
+    )
     return list(rows)
 
 
@@ -352,5 +377,12 @@ async def disenroll(
         .execution_options(populate_existing=True)
     )
     assert enrollment is not None
-    _audit(session, principal, patient, "update", "enrollment", enrollment.id)
+    audit_service.record_patient(
+        session,
+        principal=principal,
+        patient=patient,
+        action="update",
+        resource_type="enrollment",
+        resource_id=enrollment.id,
+    )
     return enrollment

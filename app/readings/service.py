@@ -396,11 +396,10 @@ async def ingest(
                 patient=patient,
                 specs=[s for c in created for s in alert_specs(c.row)],
             )
-            audit_service.record(
+            audit_service.record_patient(
                 session,
                 principal=principal,
-                organization_id=patient.organization_id,
-                patient_id=patient.id,
+                patient=patient,
                 action="create",
                 resource_type="reading",
                 resource_id=created[0].row["id"] if len(created) == 1 else None,
@@ -651,11 +650,10 @@ async def delete_reading(
             raise NotFound("No such reading.")
         return
     await _recompute_day(session, patient.id, row[0], row[1])
-    audit_service.record(
+    audit_service.record_patient(
         session,
         principal=principal,
-        organization_id=patient.organization_id,
-        patient_id=patient.id,
+        patient=patient,
         action="delete",
         resource_type="reading",
         resource_id=reading_id,
@@ -738,11 +736,10 @@ def _bound_conditions(first: Bound | None, last: Bound | None) -> list[ColumnEle
 
 
 def _audit_read(session: AsyncSession, principal: Principal, patient: Patient, what: str) -> None:
-    audit_service.record(
+    audit_service.record_patient(
         session,
         principal=principal,
-        organization_id=patient.organization_id,
-        patient_id=patient.id,
+        patient=patient,
         action="read",
         resource_type=what,
     )
