@@ -6,6 +6,7 @@ from app.auth.models import LoginFailure, RefreshToken, User
 from app.checkins.models import Checkin
 from app.devices.models import Device
 from app.organizations.models import Organization
+from app.outcomes.models import OutcomeBaseline
 from app.patients.models import Enrollment, Patient
 from app.readings.models import Reading, ReadingDay, ReadingFeed
 
@@ -17,6 +18,7 @@ __all__ = [
     "Enrollment",
     "LoginFailure",
     "Organization",
+    "OutcomeBaseline",
     "Patient",
     "Reading",
     "ReadingDay",

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.models import Alert
 from app.audit import service as audit_service
 from app.auth.dependencies import Principal
-from app.db import new_id, utcnow
+from app.db import new_id, upsert_insert, utcnow
 from app.errors import Conflict, NotFound
 from app.pagination import keyset_page
 from app.patients import service as patients_service
@@ -73,10 +72,8 @@ async def open_alerts(
         }
         for s in specs
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = cast("Table", Alert.__table__)
-    statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    statement = upsert_insert(session)(table).on_conflict_do_nothing().returning(table.c.id)
     opened = [row[0] for row in (await session.execute(statement, rows)).all()]
     for alert_id in opened:
         audit_service.record_patient(

@@ -20,7 +20,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import service as alerts_service
@@ -41,7 +40,7 @@ from app.checkins.schemas import (
     OptionRead,
     ScoreRead,
 )
-from app.db import new_id, utcnow
+from app.db import new_id, upsert_insert, utcnow
 from app.errors import Conflict, FieldError, Invalid
 from app.pagination import keyset_page
 from app.patients.models import Enrollment, Patient
@@ -219,9 +218,12 @@ async def _check_version(
 
 async def _insert(session: AsyncSession, values: dict[str, object]) -> bool:
     """Insert unless the (patient_id, client_id) is taken; True when this call stored it."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Checkin).values(**values).on_conflict_do_nothing().returning(Checkin.id)
+    statement = (
+        upsert_insert(session)(Checkin)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(Checkin.id)
+    )
     return (await session.execute(statement)).first() is not None
 
 

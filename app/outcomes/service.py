@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,8 +24,8 @@ from app.alerts.models import Alert
 from app.audit import service as audit_service
 from app.auth.dependencies import Principal
 from app.checkins.models import Checkin
-from app.outcomes import targets
-from app.outcomes.rules import MEASURE_ORDER, Ruleset, Track
+from app.outcomes import baselines, targets
+from app.outcomes.rules import MEASURE_ORDER, MeasureRule, Ruleset, Track
 from app.outcomes.schemas import (
     CarePeriodRead,
     EnrollmentProgress,
@@ -78,7 +78,12 @@ def _sources(rules: Ruleset, track: Track) -> set[str]:
 
 
 def _window_conditions(
-    rules: Ruleset, day: InstrumentedAttribute[date], as_of: date, *, closing: bool
+    rules: Ruleset,
+    day: InstrumentedAttribute[date],
+    as_of: date,
+    *,
+    closing: bool,
+    skip: Collection[uuid.UUID] = (),
 ) -> ColumnElement[bool]:
     """The days whose observations the rules can use, from the enrollment's own dates: the
     baseline window, the recent days (trend and validity), labs' year and, for check-ins, the
@@ -88,8 +93,13 @@ def _window_conditions(
     as_of_value = literal(as_of, Date())
     report = case((end < as_of_value, end), else_=as_of_value)
     recent = max(w.trend_days, w.observation_days)
+    baseline: ColumnElement[bool] = day.between(
+        start, add_days(start, w.baseline_days + w.observation_days - 2)
+    )
+    if skip:
+        baseline = and_(Enrollment.id.not_in(list(skip)), baseline)
     windows: list[ColumnElement[bool]] = [
-        day.between(start, add_days(start, w.baseline_days + w.observation_days - 2)),
+        baseline,
         day.between(add_days(report, 1 - recent), report),
     ]
     if closing:
@@ -103,9 +113,16 @@ def _window_conditions(
 
 
 async def load_points(
-    session: AsyncSession, rules: Ruleset, subjects: Sequence[Subject], as_of: date
+    session: AsyncSession,
+    rules: Ruleset,
+    subjects: Sequence[Subject],
+    as_of: date,
+    *,
+    settled: Collection[uuid.UUID] = (),
 ) -> dict[uuid.UUID, dict[str, list[Point]]]:
-    """Observations per enrollment id and source, oldest first, limited to the windows used."""
+    """Observations per enrollment id and source, oldest first, limited to the windows used;
+    `settled` enrollments have their readings' baselines kept, so their baseline window of
+    readings is not read again."""
     found: dict[uuid.UUID, dict[str, list[Point]]] = {
         s.enrollment.id: defaultdict(list) for s in subjects
     }
@@ -136,7 +153,7 @@ async def load_points(
                 Reading.type.in_(reading_types),
                 Reading.deleted_at.is_(None),
                 Reading.eligible.is_(True),
-                _window_conditions(rules, Reading.local_date, as_of, closing=False),
+                _window_conditions(rules, Reading.local_date, as_of, closing=False, skip=settled),
             )
             .order_by(Reading.effective_at, Reading.id)
         )
@@ -187,21 +204,45 @@ async def evaluate_subjects(
     for subject in subjects:
         groups[as_of or local_today(subject.patient)].append(subject)
     for day, group in groups.items():
-        points = await load_points(session, rules, group, day)
+        closed = [s for s in group if baselines.closed(rules, s.enrollment, day)]
+        kept = await baselines.load(session, rules, [s.enrollment.id for s in closed])
+        settled = {
+            s.enrollment.id
+            for s in closed
+            if all((s.enrollment.id, r.name) in kept for r in _cached_rules(rules, s))
+        }
+        points = await load_points(session, rules, group, day, settled=settled)
+        closed_ids = {s.enrollment.id for s in closed}
+        to_keep: list[tuple[Enrollment, str, targets.Value | None]] = []
         for subject in group:
             period = subject.period()
             sources = points[subject.enrollment.id]
-            progress = [
-                targets.evaluate(rule, rules, period, sources, day)
-                for rule in sorted(
-                    rules.measures_for(period.track), key=lambda m: MEASURE_ORDER.index(m.name)
-                )
-            ]
+            progress = []
+            for rule in sorted(
+                rules.measures_for(period.track), key=lambda m: MEASURE_ORDER.index(m.name)
+            ):
+                key = (subject.enrollment.id, rule.name)
+                known = kept.get(key, targets.UNKNOWN)
+                result = targets.evaluate(rule, rules, period, sources, day, known)
+                progress.append(result)
+                cache = subject.enrollment.id in closed_ids and key not in kept
+                if cache and result.applicable and baselines.cacheable(rule):
+                    to_keep.append((subject.enrollment, rule.name, result.baseline))
             attained = targets.attainment(
                 progress, rule=rules.attainment.rule_for(period.track), period_over=day > period.end
             )
             results.append(Evaluated(subject, day, progress, attained))
+        await baselines.store(session, rules, to_keep)
     return results
+
+
+def _cached_rules(rules: Ruleset, subject: Subject) -> list[MeasureRule]:
+    period = subject.period()
+    return [
+        r
+        for r in rules.measures_for(period.track)
+        if baselines.cacheable(r) and r.applies_to(period.track, list(period.conditions))
+    ]
 
 
 def _value(

@@ -334,20 +334,33 @@ def _submission(
     return Progress(rule.name, True, "insufficient_data", target, baseline=baseline, needed=needed)
 
 
+class _Unknown:
+    """No baseline was passed in: compute it from the points."""
+
+
+UNKNOWN = _Unknown()
+
+
 def evaluate(
     rule: MeasureRule,
     rules: Ruleset,
     period: CarePeriod,
     sources: Mapping[str, Sequence[Point]],
     as_of: date,
+    known_baseline: Value | _Unknown | None = UNKNOWN,
 ) -> Progress:
-    """Progress of one measure. `sources` maps each source name to its points, oldest first."""
+    """Progress of one measure. `sources` maps each source name to its points, oldest first;
+    `known_baseline` is a baseline kept from an earlier evaluation (its window closed)."""
     if not rule.applies_to(period.track, list(period.conditions)):
         return Progress(rule.name, False, "not_applicable", target_of(rule, period, None))
     if rule.kind == "submission":
         return _submission(rule, rules, period, sources, as_of)
     points = sources.get(rule.sources[0], ())
-    baseline = baseline_value(rule, rules, period, points)
+    baseline = (
+        baseline_value(rule, rules, period, points)
+        if isinstance(known_baseline, _Unknown)
+        else known_baseline
+    )
     current = current_value(rule, rules, period, points, as_of, baseline)
     target = target_of(rule, period, baseline)
     base = baseline.value if baseline else None

@@ -37,17 +37,18 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from app.alerts import service as alerts_service
 from app.audit import service as audit_service
 from app.auth.dependencies import Principal
-from app.db import new_id, utcnow
+from app.db import new_id, upsert_insert, utcnow
 from app.devices import service as devices_service
 from app.devices.models import Device
 from app.errors import Conflict, FieldError, Invalid, NotFound
+from app.outcomes import baselines
 from app.pagination import decode_cursor, encode_cursor, keyset_page
 from app.patients.models import Patient
 from app.readings import units
@@ -101,10 +102,6 @@ class _Candidate:
     index: int
     row: dict[str, Any]
     key: tuple[str, str]  # ("client", uuid) or ("hash", identity hash)
-
-
-def _insert_for(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _problem(index: int, path: str, message: str) -> BatchItemResult:
@@ -336,7 +333,7 @@ async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> set[
 
 async def _allocate_seq(session: AsyncSession, patient_id: uuid.UUID, count: int) -> int:
     """Reserve `count` sequence numbers; returns the last. Holds the patient's feed row lock."""
-    insert = _insert_for(session)(FEEDS).values(patient_id=patient_id, last_seq=count)
+    insert = upsert_insert(session)(FEEDS).values(patient_id=patient_id, last_seq=count)
     statement = insert.on_conflict_do_update(
         index_elements=["patient_id"],
         set_={"last_seq": FEEDS.c.last_seq + insert.excluded.last_seq},
@@ -390,6 +387,16 @@ async def ingest(
                 )
         if created:
             await _add_to_days(session, patient.id, [c.row for c in created])
+            # A late reading inside a closed baseline window changes that baseline.
+            await baselines.invalidate(
+                session,
+                patient.id,
+                [
+                    c.row["local_date"]
+                    for c in created
+                    if c.row["eligible"] and c.row["type"] in baselines.CACHED_SOURCES
+                ],
+            )
             await alerts_service.open_alerts(
                 session,
                 principal=principal,
@@ -530,7 +537,7 @@ async def _add_to_days(
 ) -> None:
     days = _aggregate([(r["type"], r["local_date"], r["values"]) for r in rows])
     table = DAYS
-    insert = _insert_for(session)(table).values(
+    insert = upsert_insert(session)(table).values(
         [
             {
                 "patient_id": patient_id,
@@ -650,6 +657,8 @@ async def delete_reading(
             raise NotFound("No such reading.")
         return
     await _recompute_day(session, patient.id, row[0], row[1])
+    if row[0] in baselines.CACHED_SOURCES:
+        await baselines.invalidate(session, patient.id, [row[1]])
     audit_service.record_patient(
         session,
         principal=principal,
@@ -861,8 +870,17 @@ async def daily(
 ) -> DailyList:
     """Per local day and numeric component: count, mean, min, max (from the rollups)."""
     start, end = _day_range(patient, first, last, DEFAULT_DAILY_DAYS, MAX_DAILY_DAYS)
-    rows = await session.scalars(
-        select(ReadingDay)
+    # Plain rows (no ORM objects): a year is 365+ rows per request on a hot path.
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(
+            ReadingDay.local_date,
+            ReadingDay.component,
+            ReadingDay.count,
+            ReadingDay.sum,
+            ReadingDay.min,
+            ReadingDay.max,
+        )
         .where(
             ReadingDay.patient_id == patient.id,
             ReadingDay.type == reading_type,
@@ -873,19 +891,19 @@ async def daily(
     )
     spec = units.READING_TYPES[reading_type]
     order = {name: i for i, name in enumerate(units.NUMERIC_FIELDS[reading_type])}
+    decimals = {f.name: f.decimals for f in spec.numeric}
     items = [
         DailyItem(
-            date=r.local_date,
-            component=r.component,
-            count=r.count,
-            mean=units.round_half_up(
-                r.sum / r.count, max(1, spec.numeric_field(r.component).decimals)
-            ),
-            min=r.min,
-            max=r.max,
-            sum=units.round_half_up(r.sum, spec.numeric_field(r.component).decimals),
+            date=day,
+            component=component,
+            count=count,
+            mean=units.round_half_up(total / count, max(1, decimals[component])),
+            min=low,
+            max=high,
+            # Stored values are at the field's resolution; round() only removes float noise.
+            sum=round(total, decimals[component]),
         )
-        for r in rows
+        for day, component, count, total, low, high in rows
     ]
     items.sort(key=lambda i: (i.date, order[i.component]))
     _audit_read(session, principal, patient, "reading_daily")
