@@ -22,6 +22,7 @@ from app.readings.schemas import (
     ReadingRead,
     ReadingType,
 )
+from app.schemas import json_response
 
 router = APIRouter(prefix="/v1/patients/{patient_id}/readings", tags=["readings"])
 
@@ -64,18 +65,18 @@ async def create_reading(
     return result
 
 
-@router.post("/batch", response_model_exclude_none=True)
+@router.post("/batch", response_model=BatchResult, response_model_exclude_none=True)
 async def ingest_batch(
     body: ReadingBatch, patient: IngestPatient, principal: CurrentPrincipal, session: SessionDep
-) -> BatchResult:
+) -> Response:
     """Store up to 1000 readings together; each item is created, duplicate or invalid."""
     results = await readings_service.ingest(
         session, principal=principal, patient=patient, readings=body.readings
     )
-    return BatchResult(results=results)
+    return json_response(BatchResult(results=results), exclude_none=True)
 
 
-@router.get("")
+@router.get("", response_model=Page[ReadingRead])
 async def list_readings(
     patient: ReachablePatient,
     principal: CurrentPrincipal,
@@ -85,7 +86,7 @@ async def list_readings(
     to: ToQuery = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page[ReadingRead]:
+) -> Response:
     """The patient's readings, newest first, values in canonical units."""
     items, next_cursor = await readings_service.list_readings(
         session,
@@ -97,24 +98,25 @@ async def list_readings(
         limit=limit,
         cursor=cursor,
     )
-    return Page(items=items, next_cursor=next_cursor)
+    return json_response(Page(items=items, next_cursor=next_cursor))
 
 
-@router.get("/changes")
+@router.get("/changes", response_model=ChangesPage)
 async def reading_changes(
     patient: ReachablePatient,
     principal: CurrentPrincipal,
     session: SessionDep,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> ChangesPage:
+) -> Response:
     """Every change after `cursor` in server order (deletes included), to mirror the readings."""
-    return await readings_service.changes(
+    page = await readings_service.changes(
         session, principal=principal, patient=patient, limit=limit, cursor=cursor
     )
+    return json_response(page)
 
 
-@router.get("/daily")
+@router.get("/daily", response_model=DailyList)
 async def daily_readings(
     patient: ReachablePatient,
     principal: CurrentPrincipal,
@@ -122,9 +124,9 @@ async def daily_readings(
     type: Annotated[ReadingType, Query(description="The reading type.")],
     from_: FromQuery = None,
     to: ToQuery = None,
-) -> DailyList:
+) -> Response:
     """Per local day (default the last 30): count, mean, min, max; blood pressure per component."""
-    return await readings_service.daily(
+    daily = await readings_service.daily(
         session,
         principal=principal,
         patient=patient,
@@ -132,6 +134,7 @@ async def daily_readings(
         first=readings_service.parse_bound(from_, "from"),
         last=readings_service.parse_bound(to, "to"),
     )
+    return json_response(daily)
 
 
 @router.get("/glucose-metrics")
