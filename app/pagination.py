@@ -63,8 +63,10 @@ async def keyset_page(
     id_column: InstrumentedAttribute[uuid.UUID],
     limit: int,
     cursor: str | None,
+    plain_rows: bool = False,
 ) -> tuple[list[Row], str | None]:
-    """Newest first by (time, id); returns the rows and the cursor of the next page, if any."""
+    """Newest first by (time, id); returns the rows and the cursor of the next page, if any.
+    `plain_rows` returns result rows (for a Core select of columns) instead of entities."""
     if cursor is not None:
         values = decode_cursor(cursor)
         try:
@@ -78,7 +80,8 @@ async def keyset_page(
             or_(time_column < at, and_(time_column == at, id_column < last_id))
         )
     statement = statement.order_by(time_column.desc(), id_column.desc()).limit(limit + 1)
-    rows = list((await session.scalars(statement)).all())
+    result = await session.execute(statement)
+    rows: list[Row] = list(result.all() if plain_rows else result.scalars().all())  # type: ignore[arg-type]
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

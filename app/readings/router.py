@@ -22,7 +22,7 @@ from app.readings.schemas import (
     ReadingRead,
     ReadingType,
 )
-from app.schemas import json_response
+from app.schemas import data_response, json_response
 
 router = APIRouter(prefix="/v1/patients/{patient_id}/readings", tags=["readings"])
 
@@ -98,7 +98,7 @@ async def list_readings(
         limit=limit,
         cursor=cursor,
     )
-    return json_response(Page(items=items, next_cursor=next_cursor))
+    return data_response({"items": items, "next_cursor": next_cursor})
 
 
 @router.get("/changes", response_model=ChangesPage)
@@ -113,7 +113,7 @@ async def reading_changes(
     page = await readings_service.changes(
         session, principal=principal, patient=patient, limit=limit, cursor=cursor
     )
-    return json_response(page)
+    return data_response(page)
 
 
 @router.get("/daily", response_model=DailyList)

@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -55,17 +56,14 @@ from app.readings import units
 from app.readings.glucose import GlucoseSample, glucose_metrics
 from app.readings.models import Reading, ReadingDay, ReadingFeed
 from app.readings.schemas import (
+    TYPE_FIELDS,
     BatchItemResult,
-    ChangesPage,
     DailyItem,
     DailyList,
     GlucoseMetricsRead,
     IngestResult,
     InvalidReading,
-    ReadingChange,
     ReadingModel,
-    ReadingRead,
-    SourceRead,
     StepsIn,
     reading_fields,
 )
@@ -672,31 +670,70 @@ async def delete_reading(
 # --- read back ---------------------------------------------------------------------------------
 
 
-def to_read(reading: Reading) -> ReadingRead:
-    values = reading.values
-    offset = timezone(timedelta(minutes=reading.utc_offset_minutes))
-    return ReadingRead(
-        id=reading.id,
-        type=reading.type,
-        client_id=reading.client_id,
-        effective_at=reading.effective_at.astimezone(offset),
-        timezone=reading.timezone,
-        local_date=reading.local_date,
-        code=reading.code,
-        unit=units.READING_TYPES[reading.type].unit,
-        source=SourceRead(kind=reading.source_kind, device_id=reading.device_id),
-        eligible=reading.eligible,
-        received_at=reading.received_at,
-        deleted_at=reading.deleted_at,
-        systolic=values.get("systolic"),
-        diastolic=values.get("diastolic"),
-        pulse=values.get("pulse"),
-        value=values.get("value"),
-        count=values.get("count"),
-        specimen=values.get("specimen"),
-        meal=values.get("meal"),
-        end_at=reading.end_at.astimezone(offset) if reading.end_at else None,
-    )
+VALUE_FIELDS = tuple(name for name in TYPE_FIELDS if name != "end_at")
+UNITS = {name: spec.unit for name, spec in units.READING_TYPES.items()}
+
+
+@lru_cache(maxsize=64)
+def _offset(minutes: int) -> timezone:
+    return timezone(timedelta(minutes=minutes))
+
+
+# The columns a read-back needs, in the order `to_read` unpacks them (plain rows are several
+# times cheaper than ORM objects when a page holds 1,000 readings).
+READ_COLUMNS = (
+    READINGS.c.id,
+    READINGS.c.type,
+    READINGS.c.client_id,
+    READINGS.c.effective_at,
+    READINGS.c.utc_offset_minutes,
+    READINGS.c.timezone,
+    READINGS.c.local_date,
+    READINGS.c.code,
+    READINGS.c.source_kind,
+    READINGS.c.device_id,
+    READINGS.c.eligible,
+    READINGS.c.received_at,
+    READINGS.c.deleted_at,
+    READINGS.c["values"],  # `.c.values` is the collection's method
+    READINGS.c.end_at,
+    READINGS.c.seq,
+)
+
+
+def to_read(row: Sequence[Any]) -> dict[str, Any]:
+    """A reading as clients read it back (`ReadingRead`'s shape) from a row of READ_COLUMNS:
+    the fields it was written with, canonical units, its original offset; type fields it has
+    no value for are left out."""
+    (
+        reading_id, kind, client_id, effective_at, offset_minutes, zone, local_date, code,
+        source_kind, device_id, eligible, received_at, deleted_at, values, end_at, _seq,
+    ) = row  # fmt: skip
+    offset = _offset(offset_minutes)
+    source: dict[str, Any] = {"kind": source_kind}
+    if device_id is not None:
+        source["device_id"] = device_id
+    item: dict[str, Any] = {
+        "id": reading_id,
+        "type": kind,
+        "client_id": client_id,
+        "effective_at": effective_at.astimezone(offset),
+        "timezone": zone,
+        "local_date": local_date,
+        "code": code,
+        "unit": UNITS[kind],
+        "source": source,
+        "eligible": eligible,
+        "received_at": received_at,
+        "deleted_at": deleted_at,
+    }
+    for name in VALUE_FIELDS:
+        value = values.get(name)
+        if value is not None:
+            item[name] = value
+    if end_at is not None:
+        item["end_at"] = end_at.astimezone(offset)
+    return item
 
 
 Bound = date | datetime
@@ -764,15 +801,16 @@ async def list_readings(
     last: Bound | None,
     limit: int,
     cursor: str | None,
-) -> tuple[list[ReadingRead], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """Live readings newest first, keyset-paginated by (effective_at, id)."""
-    statement = select(Reading).where(
+    statement = select(*READ_COLUMNS).where(
         Reading.patient_id == patient.id,
         Reading.deleted_at.is_(None),
         *_bound_conditions(first, last),
     )
     if reading_type is not None:
         statement = statement.where(Reading.type == reading_type)
+    rows: list[Any]
     rows, next_cursor = await keyset_page(
         session,
         statement,
@@ -780,6 +818,7 @@ async def list_readings(
         id_column=Reading.id,
         limit=limit,
         cursor=cursor,
+        plain_rows=True,
     )
     _audit_read(session, principal, patient, "reading")
     return [to_read(r) for r in rows], next_cursor
@@ -806,29 +845,31 @@ async def changes(
     patient: Patient,
     limit: int,
     cursor: str | None,
-) -> ChangesPage:
-    """Changes after `cursor` in sequence (commit) order; tombstones as op "delete"."""
+) -> dict[str, Any]:
+    """Changes after `cursor` in sequence (commit) order; tombstones as op "delete"
+    (`ChangesPage`'s shape)."""
     after = _decode_seq(cursor)
     rows = list(
-        await session.scalars(
-            select(Reading)
-            .where(Reading.patient_id == patient.id, Reading.seq > after)
-            .order_by(Reading.seq)
-            .limit(limit + 1)
-        )
+        (
+            await session.execute(
+                select(*READ_COLUMNS)
+                .where(READINGS.c.patient_id == patient.id, READINGS.c.seq > after)
+                .order_by(READINGS.c.seq)
+                .limit(limit + 1)
+            )
+        ).all()
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
     _audit_read(session, principal, patient, "reading")
     next_cursor = encode_cursor([rows[-1].seq]) if rows else cursor
-    return ChangesPage(
-        changes=[
-            ReadingChange(op="delete" if r.deleted_at else "upsert", reading=to_read(r))
-            for r in rows
+    return {
+        "changes": [
+            {"op": "delete" if r.deleted_at else "upsert", "reading": to_read(r)} for r in rows
         ],
-        next_cursor=next_cursor,
-        has_more=has_more,
-    )
+        "next_cursor": next_cursor,
+        "has_more": has_more,
+    }
 
 
 def _local_today(patient: Patient) -> date:
