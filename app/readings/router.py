@@ -134,7 +134,7 @@ async def daily_readings(
         first=readings_service.parse_bound(from_, "from"),
         last=readings_service.parse_bound(to, "to"),
     )
-    return json_response(daily)
+    return data_response(daily)
 
 
 @router.get("/glucose-metrics")

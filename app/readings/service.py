@@ -58,8 +58,6 @@ from app.readings.models import Reading, ReadingDay, ReadingFeed
 from app.readings.schemas import (
     TYPE_FIELDS,
     BatchItemResult,
-    DailyItem,
-    DailyList,
     GlucoseMetricsRead,
     IngestResult,
     InvalidReading,
@@ -908,8 +906,9 @@ async def daily(
     reading_type: str,
     first: Bound | None,
     last: Bound | None,
-) -> DailyList:
-    """Per local day and numeric component: count, mean, min, max (from the rollups)."""
+) -> dict[str, Any]:
+    """Per local day and numeric component: count, mean, min, max (from the rollups), as
+    plain data in `DailyList`'s shape (a year of blood pressure is 1,000+ items)."""
     start, end = _day_range(patient, first, last, DEFAULT_DAILY_DAYS, MAX_DAILY_DAYS)
     # Plain rows (no ORM objects): a year is 365+ rows per request on a hot path.
     connection = await session.connection()
@@ -933,22 +932,23 @@ async def daily(
     spec = units.READING_TYPES[reading_type]
     order = {name: i for i, name in enumerate(units.NUMERIC_FIELDS[reading_type])}
     decimals = {f.name: f.decimals for f in spec.numeric}
-    items = [
-        DailyItem(
-            date=day,
-            component=component,
-            count=count,
-            mean=units.round_half_up(total / count, max(1, decimals[component])),
-            min=low,
-            max=high,
+    items: list[dict[str, Any]] = [
+        {
+            "date": day,
+            "component": component,
+            "count": count,
+            # round(): a mean has no exact decimal ties worth the cost of half-up rounding.
+            "mean": round(total / count, max(1, decimals[component])),
+            "min": low,
+            "max": high,
             # Stored values are at the field's resolution; round() only removes float noise.
-            sum=round(total, decimals[component]),
-        )
+            "sum": round(total, decimals[component]),
+        }
         for day, component, count, total, low, high in rows
     ]
-    items.sort(key=lambda i: (i.date, order[i.component]))
+    items.sort(key=lambda i: (i["date"], order[i["component"]]))
     _audit_read(session, principal, patient, "reading_daily")
-    return DailyList(type=reading_type, unit=spec.unit, items=items)
+    return {"type": reading_type, "unit": spec.unit, "items": items}  # DailyList's shape
 
 
 async def glucose_metrics_for(
