@@ -11,18 +11,8 @@ from fastapi import FastAPI
 
 from app.alerts import service as alerts_service
 from app.patients import service as patients_service
-from tests.factories import OrgWorld, PatientWorld, make_org, make_patient
+from tests.factories import OrgWorld, PatientWorld, make_org
 from tests.readings.helpers import bp, glucose, post_batch, post_one, statuses
-
-
-@pytest.fixture
-async def org(app: FastAPI) -> OrgWorld:
-    return await make_org(app)
-
-
-@pytest.fixture
-async def patient(app: FastAPI, org: OrgWorld) -> PatientWorld:
-    return await make_patient(app, org)
 
 
 async def _alerts(client: httpx.AsyncClient, org: OrgWorld, **params: Any) -> list[dict[str, Any]]:

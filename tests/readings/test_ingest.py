@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.factories import OrgWorld, PatientWorld, make_org, make_patient
+from tests.factories import OrgWorld, PatientWorld, make_patient
 from tests.readings.helpers import (
     BASE_TIME,
     at,
@@ -26,17 +26,6 @@ from tests.readings.helpers import (
     url,
     with_client_id,
 )
-
-
-@pytest.fixture
-async def org(app: FastAPI) -> OrgWorld:
-    return await make_org(app)
-
-
-@pytest.fixture
-async def patient(app: FastAPI, org: OrgWorld) -> PatientWorld:
-    return await make_patient(app, org)
-
 
 # --- single POST -------------------------------------------------------------------------------
 

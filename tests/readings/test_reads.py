@@ -7,10 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
-from tests.factories import OrgWorld, PatientWorld, make_org, make_patient
+from tests.factories import OrgWorld, PatientWorld, make_patient
 from tests.readings.helpers import (
     BASE_TIME,
     bp,
@@ -23,16 +22,6 @@ from tests.readings.helpers import (
     statuses,
     url,
 )
-
-
-@pytest.fixture
-async def org(app: FastAPI) -> OrgWorld:
-    return await make_org(app)
-
-
-@pytest.fixture
-async def patient(app: FastAPI, org: OrgWorld) -> PatientWorld:
-    return await make_patient(app, org)
 
 
 async def _daily(
