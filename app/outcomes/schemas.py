@@ -61,7 +61,9 @@ class PaymentProjection(BaseModel):
     currency: Literal["USD"] = "USD"
     outcome_aligned_payment: float = Field(description="Total OAP for the cohort's periods.")
     withheld: float = Field(description="The share withheld until reconciliation.")
-    withhold_earned: bool
+    withhold_earned: bool | None = Field(
+        description="Whether the track's rate reaches its threshold (null across tracks)."
+    )
     projected: float = Field(description="What the organization is projected to receive.")
 
 

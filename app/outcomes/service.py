@@ -461,6 +461,15 @@ async def organization_attainment(
         by_track[e.subject.enrollment.track].append(e)
     summary = _summarize(rules, None, as_of, evaluated)
     summary.tracks = [_summarize(rules, t, as_of, by_track[t]) for t in sorted(by_track)]
+    # Withholds are earned per track: the organization-wide payment is the tracks' sum.
+    summary.payment = PaymentProjection(
+        outcome_aligned_payment=round(
+            sum(t.payment.outcome_aligned_payment for t in summary.tracks), 2
+        ),
+        withheld=round(sum(t.payment.withheld for t in summary.tracks), 2),
+        withhold_earned=None,
+        projected=round(sum(t.payment.projected for t in summary.tracks), 2),
+    )
     return summary
 
 

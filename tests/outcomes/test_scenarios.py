@@ -259,6 +259,32 @@ async def test_bh(app: FastAPI, client: httpx.AsyncClient) -> None:
     )
     summary = await _attainment(client, org, "BH")
     assert (summary["patients"], summary["attained"]) == (3, 1)
+    assert summary["threshold_met"] is False  # 1/3 < 50 %: half of the OAP is withheld
+    assert summary["payment"]["projected"] == 3 * 180 * 0.5
+
+    # Add an attaining MSK patient: across tracks, withholds are earned track by track.
+    msk = await _patient(app, org, "MSK", "chronic_msk_pain")
+    for instrument, start, end in (
+        ("pain_nrs", 8, 3),
+        ("promis_pi_6a", 25, 15),
+        ("promis_pf_6b", 12, 22),
+    ):
+        await checkin(client, msk.user, instrument, 2, start)
+        await checkin(client, msk.user, instrument, 358, end)  # fmt: skip
+    response = await client.get(
+        "/v1/organization/attainment",
+        params={"as_of": AFTER_END.isoformat()},
+        headers=org.admin.headers,
+    )
+    overall = response.json()
+    assert overall["track"] is None
+    assert [(t["track"], t["attained"], t["threshold_met"]) for t in overall["tracks"]] == [
+        ("BH", 1, False),
+        ("MSK", 1, True),
+    ]
+    assert (overall["patients"], overall["attained"]) == (4, 2)
+    assert overall["payment"]["withhold_earned"] is None
+    assert overall["payment"]["projected"] == 3 * 180 * 0.5 + 180
 
 
 async def test_mid_period_progress_is_not_final(app: FastAPI, client: httpx.AsyncClient) -> None:
