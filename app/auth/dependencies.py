@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
 
 from app.auth.models import User
 from app.auth.passwords import Passwords
@@ -20,6 +21,7 @@ from app.config import Settings
 from app.db import SessionDep
 from app.devices.models import Device
 from app.errors import Forbidden, Unauthorized
+from app.patients.models import Patient
 
 Role = Literal["admin", "clinician", "patient", "device"]
 STAFF: tuple[Role, ...] = ("clinician", "admin")
@@ -67,9 +69,17 @@ async def get_principal(
     except TokenError:
         raise Unauthorized("The access token is invalid or expired.") from None
     # Checked against the database on every request so a revoked device or a disabled account
-    # loses access at once, not when its token expires.
+    # loses access at once, not when its token expires. A patient's or device's own patient
+    # row is loaded in the same query (reach then finds it in the session, no second query).
     if claims.role == "device":
-        device = await session.get(Device, claims.subject)
+        found = (
+            await session.execute(
+                select(Device, Patient)
+                .join(Patient, Patient.id == Device.patient_id)
+                .where(Device.id == claims.subject)
+            )
+        ).first()
+        device = found[0] if found else None
         if (
             device is None
             or device.revoked_at is not None
@@ -82,7 +92,17 @@ async def get_principal(
             organization_id=claims.organization_id,
             patient_id=device.patient_id,
         )
-    user = await session.get(User, claims.subject)
+    if claims.role == "patient":
+        row = (
+            await session.execute(
+                select(User, Patient)
+                .join(Patient, Patient.id == User.patient_id)
+                .where(User.id == claims.subject)
+            )
+        ).first()
+        user = row[0] if row else None
+    else:
+        user = await session.get(User, claims.subject)
     if user is None or user.disabled_at is not None or user.role != claims.role:
         raise Unauthorized("The account is not active.")
     return Principal(

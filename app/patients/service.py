@@ -41,11 +41,17 @@ ME = "me"
 PATIENT_EDITABLE = frozenset({"timezone", "height_cm"})
 
 
+def bound_patient(principal: Principal) -> uuid.UUID | None:
+    """The one patient a patient or device may see; None for staff (their organization)."""
+    return principal.patient_id if principal.role in ("patient", "device") else None
+
+
 def reachable_patients(principal: Principal) -> Select[Patient]:
     """The one definition of which patients a caller may see."""
     statement = select(Patient)
-    if principal.role in ("patient", "device"):
-        return statement.where(Patient.id == principal.patient_id)
+    own = bound_patient(principal)
+    if own is not None:
+        return statement.where(Patient.id == own)
     return statement.where(Patient.organization_id == principal.organization_id)
 
 
@@ -59,7 +65,11 @@ async def get_reachable(session: AsyncSession, *, principal: Principal, ref: str
         except ValueError:
             patient_id = None
     patient = None
-    if patient_id is not None:
+    own = bound_patient(principal)
+    if own is not None:
+        # Reach is exactly their own patient, already loaded with the principal: no query.
+        patient = await session.get(Patient, own) if patient_id == own else None
+    elif patient_id is not None:
         patient = await session.scalar(
             reachable_patients(principal).where(Patient.id == patient_id)
         )
