@@ -108,7 +108,10 @@ async def load(database_url: str, patients: list[BenchPatient]) -> None:
         for n, patient in enumerate(patients):
             rows = patient_rows(patient.id, random.Random(n), cgm=n == 0)
             await connection.copy_records_to_table("readings", records=rows, columns=COPY_COLUMNS)
-        await connection.execute("ANALYZE")
+        # VACUUM too: otherwise autovacuum works through the bulk load during the measurements.
+        await connection.execute("VACUUM ANALYZE")
+        # Flush the bulk load now, so a checkpoint does not land inside the measurements.
+        await connection.execute("CHECKPOINT")
     finally:
         await connection.close()
 
