@@ -158,22 +158,6 @@ class UacrIn(_ReadingBase):
     unit: Literal["mg/g"] | None = None
 
 
-ReadingCreate = Annotated[
-    BloodPressureIn
-    | HeartRateIn
-    | GlucoseIn
-    | WeightIn
-    | WaistIn
-    | StepsIn
-    | Hba1cIn
-    | LdlIn
-    | TotalCholesterolIn
-    | HdlIn
-    | TriglyceridesIn
-    | EgfrIn
-    | UacrIn,
-    Field(discriminator="type"),
-]
 ReadingModel = (
     BloodPressureIn
     | HeartRateIn
@@ -189,6 +173,7 @@ ReadingModel = (
     | EgfrIn
     | UacrIn
 )
+ReadingCreate = Annotated[ReadingModel, Field(discriminator="type")]
 READING_TYPE_NAMES: tuple[str, ...] = get_args(ReadingType)
 ENVELOPE = frozenset({"type", "client_id", "effective_at", "timezone", "source"})
 
