@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
 from app.auth.passwords import Passwords
@@ -80,6 +81,7 @@ async def get_principal(
             )
         ).first()
         device = found[0] if found else None
+        _keep_in_session(session, found)
         if (
             device is None
             or device.revoked_at is not None
@@ -101,6 +103,7 @@ async def get_principal(
             )
         ).first()
         user = row[0] if row else None
+        _keep_in_session(session, row)
     else:
         user = await session.get(User, claims.subject)
     if user is None or user.disabled_at is not None or user.role != claims.role:
@@ -112,6 +115,13 @@ async def get_principal(
         patient_id=user.patient_id,
         email=user.email,
     )
+
+
+def _keep_in_session(session: AsyncSession, row: object) -> None:
+    # The identity map holds objects weakly: without a reference they would be gone when this
+    # function returns, and the route's `session.get` would query them again.
+    if row is not None:
+        session.info.setdefault("principal_rows", []).append(row)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
