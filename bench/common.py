@@ -53,8 +53,9 @@ def is_postgres(database_url: str) -> bool:
 
 
 async def reset_database(database_url: str) -> None:
-    """Drop everything and migrate to head."""
+    """Drop everything and migrate to head (creating a PostgreSQL database that is missing)."""
     if is_postgres(database_url):
+        await _create_database(database_url)
         engine = create_engine(database_url)
         async with engine.begin() as connection:
             await connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -63,6 +64,19 @@ async def reset_database(database_url: str) -> None:
     else:
         await asyncio.to_thread(_remove_sqlite, make_url(database_url).database)
     await asyncio.to_thread(upgrade_head, database_url)
+
+
+async def _create_database(database_url: str) -> None:
+    url = make_url(database_url)
+    maintenance = url.set(database="postgres").render_as_string(hide_password=False)
+    engine = create_engine(maintenance).execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        exists = await connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+        )
+        if not exists:
+            await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    await engine.dispose()
 
 
 def _remove_sqlite(path: str | None) -> None:

@@ -342,7 +342,8 @@ class GlucoseMetricsRead(BaseModel):
 
 def reading_fields(model: BaseModel) -> dict[str, Any]:
     """The body's type fields (everything but the envelope), explicit nulls dropped."""
-    return {k: v for k, v in model.model_dump(exclude_none=True).items() if k not in ENVELOPE}
+    # The type fields are plain values (numbers, strings, datetimes): no dump needed.
+    return {k: v for k, v in model.__dict__.items() if v is not None and k not in ENVELOPE}
 
 
 def first_problem_summary(errors: Sequence[FieldError]) -> str:

@@ -26,7 +26,6 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import uuid
 from collections import defaultdict
@@ -37,6 +36,7 @@ from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import Table, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,6 +98,7 @@ class _Candidate:
     index: int
     row: dict[str, Any]
     key: tuple[str, str]  # ("client", uuid) or ("hash", identity hash)
+    values_json: str
 
 
 def _problem(index: int, path: str, message: str) -> BatchItemResult:
@@ -106,63 +107,104 @@ def _problem(index: int, path: str, message: str) -> BatchItemResult:
     )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def values_json(values: dict[str, Any]) -> str:
+    """Canonical JSON of a reading's values: sorted keys, no spaces (stored and hashed)."""
+    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS).decode()
+
+
 def identity_hash(
     *,
     reading_type: str,
     effective_at: datetime,
     end_at: datetime | None,
-    values: dict[str, Any],
-    source_kind: str,
-    device_id: uuid.UUID | None,
+    values: str,
+    source: _Source,
 ) -> str:
     """What makes two readings without client_id the same one: type, time, values and source.
 
-    Times are UTC and values canonical (ints for whole-number fields, rounded floats
-    otherwise, so their repr is stable), so 5.5 mmol/L at 09:00-05:00 and 99.1 mg/dL at 14:00Z
-    are the same reading; 128 bits of SHA-256 are ample for one patient's readings.
+    Times are exact UTC microseconds and `values` the canonical JSON of canonical values (ints
+    for whole-number fields, rounded floats otherwise), so 5.5 mmol/L at 09:00-05:00 and
+    99.1 mg/dL at 14:00Z are the same reading; 128 bits of SHA-256 are ample for one patient's
+    readings.
     """
-    end = end_at.astimezone(UTC).isoformat() if end_at else ""
+    end = str((end_at - _EPOCH) // _MICROSECOND) if end_at else ""
     material = "|".join(
         (
             reading_type,
-            effective_at.astimezone(UTC).isoformat(),
+            str((effective_at - _EPOCH) // _MICROSECOND),
             end,
-            repr(sorted(values.items())),
-            source_kind,
-            str(device_id) if device_id else "",
+            values,
+            source.kind,
+            source.device_text,
         )
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where a batch's readings come from, resolved once per distinct source."""
+
+    kind: str
+    device_id: uuid.UUID | None = None
+    device_kind: str | None = None
+    # domain.md data rules: BP counts only from a validated cuff transmitting automatically and
+    # verifiably, i.e. sent with that device's own credentials. Manual (or relayed) BP is kept
+    # and shown, but not eligible.
+    bp_eligible: bool = False
+
+    @property
+    def device_text(self) -> str:
+        return str(self.device_id) if self.device_id else ""
 
 
 class _Provenance:
     """Resolves each item's source and device: a device token is always its own device."""
 
     def __init__(self, principal: Principal, devices: dict[uuid.UUID, Device]) -> None:
-        self.principal = principal
         self.devices = devices
+        self.own: _Source | None = None
+        if principal.role == "device":
+            device = devices[principal.id]
+            self.own = _Source(
+                "device",
+                device.id,
+                device.kind,
+                bp_eligible=device.kind == "bp_cuff" and device.validated,
+            )
+        self.declared: dict[tuple[str, uuid.UUID | None], _Source] = {}
 
-    def resolve(self, model: ReadingModel) -> tuple[str, Device | None] | tuple[None, FieldError]:
-        if self.principal.role == "device":
-            return "device", self.devices[self.principal.id]
+    def resolve(self, model: ReadingModel) -> _Source | FieldError:
+        if self.own is not None:
+            return self.own
         source = model.source
         if source is None:
-            return "manual", None
-        if source.device_id is None:
-            if source.kind == "device":
-                return None, FieldError(
-                    path="source.device_id",
-                    message="source.device_id is required when source.kind is device",
-                )
-            return source.kind, None
-        device = self.devices.get(source.device_id)
-        if device is None:
-            return None, FieldError(
+            return _MANUAL
+        if source.device_id is None and source.kind == "device":
+            return FieldError(
                 path="source.device_id",
-                message=f"device {source.device_id} is not one of the patient's registered,"
-                " unrevoked devices",
+                message="source.device_id is required when source.kind is device",
             )
-        return source.kind, device
+        key = (source.kind, source.device_id)
+        if key not in self.declared:
+            device = self.devices.get(source.device_id) if source.device_id else None
+            if source.device_id is not None and device is None:
+                return FieldError(
+                    path="source.device_id",
+                    message=f"device {source.device_id} is not one of the patient's registered,"
+                    " unrevoked devices",
+                )
+            self.declared[key] = _Source(
+                source.kind, source.device_id, device.kind if device else None
+            )
+        return self.declared[key]
+
+
+_MANUAL = _Source("manual")
 
 
 async def _devices(
@@ -190,25 +232,34 @@ async def _devices(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What every item of one request shares."""
+
+    patient_id: uuid.UUID
+    patient_timezone: str
+    provenance: _Provenance
+    now: datetime
+
+    @property
+    def latest(self) -> datetime:
+        return self.now + FUTURE_TOLERANCE
+
+
 def _prepare(
-    index: int,
-    item: ReadingModel | InvalidReading,
-    *,
-    patient: Patient,
-    provenance: _Provenance,
-    now: datetime,
+    index: int, item: ReadingModel | InvalidReading, batch: _Batch
 ) -> _Candidate | BatchItemResult:
     if isinstance(item, InvalidReading):
         return BatchItemResult(index=index, status="invalid", errors=item.errors)
     normalized = units.normalize(item.type, reading_fields(item))
-    if not normalized.ok:
+    if normalized.problems:
         return BatchItemResult(
             index=index,
             status="invalid",
             errors=[FieldError(path=p.path, message=p.message) for p in normalized.problems],
         )
     effective_at = item.effective_at
-    latest = now + FUTURE_TOLERANCE
+    latest = batch.latest
     if effective_at > latest:
         return _problem(
             index,
@@ -228,38 +279,27 @@ def _prepare(
         if end_at > latest:
             return _problem(index, "end_at", "end_at is more than 10 minutes in the future")
 
-    source_kind, resolved = provenance.resolve(item)
-    if source_kind is None:
-        assert isinstance(resolved, FieldError)
-        return BatchItemResult(index=index, status="invalid", errors=[resolved])
-    device = resolved if isinstance(resolved, Device) else None
+    source = batch.provenance.resolve(item)
+    if isinstance(source, FieldError):
+        return BatchItemResult(index=index, status="invalid", errors=[source])
 
-    values: dict[str, Any] = dict(normalized.values)
-    if item.type == "glucose" and "specimen" not in values and device and device.kind == "cgm":
+    values = normalized.values
+    if item.type == "glucose" and "specimen" not in values and source.device_kind == "cgm":
         # A CGM sensor measures interstitial fluid by construction.
         values["specimen"] = "interstitial"
-    # domain.md data rules: BP counts only from a validated cuff transmitting automatically and
-    # verifiably, i.e. sent with that device's own credentials. Manual (or relayed) BP is kept
-    # and shown, but not eligible.
-    eligible = item.type != "blood_pressure" or (
-        provenance.principal.role == "device"
-        and device is not None
-        and device.kind == "bp_cuff"
-        and device.validated
-    )
-    zone = item.timezone or patient.timezone
+    eligible = item.type != "blood_pressure" or source.bp_eligible
+    zone = item.timezone or batch.patient_timezone
     offset = effective_at.utcoffset() or timedelta(0)
-    device_id = device.id if device else None
+    encoded = values_json(values)
     digest = identity_hash(
         reading_type=item.type,
         effective_at=effective_at,
         end_at=end_at,
-        values=values,
-        source_kind=source_kind,
-        device_id=device_id,
+        values=encoded,
+        source=source,
     )
     row = {
-        "patient_id": patient.id,
+        "patient_id": batch.patient_id,
         "type": item.type,
         "code": units.loinc_code(item.type, values),
         "effective_at": effective_at,
@@ -268,16 +308,16 @@ def _prepare(
         "local_date": effective_at.astimezone(ZoneInfo(zone)).date(),
         "end_at": end_at,
         "values": values,
-        "source_kind": source_kind,
-        "device_id": device_id,
+        "source_kind": source.kind,
+        "device_id": source.device_id,
         "eligible": eligible,
         "client_id": item.client_id,
         "identity_hash": digest,
-        "received_at": now,
+        "received_at": batch.now,
         "deleted_at": None,
     }
     key = ("client", str(item.client_id)) if item.client_id else ("hash", digest)
-    return _Candidate(index=index, row=row, key=key)
+    return _Candidate(index=index, row=row, key=key, values_json=encoded)
 
 
 # PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), one parameter per column instead of
@@ -313,17 +353,15 @@ _PG_INSERT = text(
 )
 
 
-async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+async def _insert_new(session: AsyncSession, candidates: list[_Candidate]) -> set[uuid.UUID]:
     """Insert the rows that are not repeats (unique indexes decide); the ids inserted."""
     if session.get_bind().dialect.name == "postgresql":
-        params = {
-            name: [json.dumps(r[name]) if name == "values" else r[name] for r in rows]
-            for name in _PG_ARRAY_TYPES
-        }
+        params = {name: [c.row[name] for c in candidates] for name in _PG_ARRAY_TYPES}
+        params["values"] = [c.values_json for c in candidates]
         result = await session.execute(_PG_INSERT, params)
     else:
         statement = sqlite.insert(READINGS).on_conflict_do_nothing().returning(READINGS.c.id)
-        result = await session.execute(statement, rows)
+        result = await session.execute(statement, [c.row for c in candidates])
     return {row[0] for row in result}
 
 
@@ -346,14 +384,14 @@ async def ingest(
     readings: Sequence[ReadingModel | InvalidReading],
 ) -> list[BatchItemResult]:
     """Store the valid readings together; one result per item, in order."""
-    now = utcnow()
-    provenance = _Provenance(principal, await _devices(session, principal, patient, readings))
+    devices = await _devices(session, principal, patient, readings)
+    batch = _Batch(patient.id, patient.timezone, _Provenance(principal, devices), utcnow())
     results: list[BatchItemResult | None] = [None] * len(readings)
     candidates: list[_Candidate] = []
     first_by_key: dict[tuple[str, str], _Candidate] = {}
     repeats: list[tuple[int, _Candidate]] = []  # repeats inside this batch
     for index, item in enumerate(readings):
-        prepared = _prepare(index, item, patient=patient, provenance=provenance, now=now)
+        prepared = _prepare(index, item, batch)
         if isinstance(prepared, BatchItemResult):
             results[index] = prepared
         elif prepared.key in first_by_key:
@@ -367,7 +405,7 @@ async def ingest(
         for offset, candidate in enumerate(candidates, start=last - len(candidates) + 1):
             candidate.row["id"] = new_id()
             candidate.row["seq"] = offset
-        inserted = await _insert_new(session, [c.row for c in candidates])
+        inserted = await _insert_new(session, candidates)
         created = [c for c in candidates if c.row["id"] in inserted]
         existing = await _existing_ids(
             session, patient.id, [c for c in candidates if c.row["id"] not in inserted]

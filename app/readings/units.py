@@ -263,6 +263,7 @@ NUMERIC_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     s.name: tuple(f.name for f in s.numeric) for s in _SPECS
 }
 BLOOD_PRESSURE_COMPONENTS: Final = ("systolic", "diastolic")
+_ALLOWED_FIELDS: Final = {s.name: frozenset(s.field_names) | ENVELOPE_FIELDS for s in _SPECS}
 
 # Glucose LOINC by specimen. 2339-0 "Glucose [Mass/volume] in Blood" (venous or unspecified),
 # 41653-7 "... in Capillary blood by Glucometer" (domain.md). CGM sensors measure interstitial
@@ -301,6 +302,10 @@ class Normalized:
 def round_half_up(value: float, decimals: int) -> float:
     """Round as a person does (2.675 -> 2.68), on the shortest decimal form of the float."""
     if not abs(value) < 1e15:  # beyond Decimal's default precision; out of every range anyway
+        return value
+    if round(value, decimals) == value:
+        # Already at the resolution (most device values): no tie to break, and a float equal to
+        # its own correctly rounded form is the nearest float to that decimal.
         return value
     return float(_quantize(value, decimals, ROUND_HALF_UP))
 
@@ -383,8 +388,10 @@ def _resolve_unit(
     if not spec.has_unit:
         return True, None
     f = spec.numeric[0]
-    accepted = ", ".join(f.accepted_units)
     raw = values.get(UNIT_FIELD)
+    if raw == f.unit:
+        return True, None
+    accepted = ", ".join(f.accepted_units)
     if raw is None:
         if f.alternatives:
             problems.append(
@@ -469,7 +476,7 @@ def normalize(reading_type: object, values: Mapping[str, object]) -> Normalized:
         )
 
     problems: list[FieldProblem] = []
-    allowed = set(spec.field_names) | ENVELOPE_FIELDS
+    allowed = _ALLOWED_FIELDS[spec.name]
     for name in values:
         if name not in allowed:
             problems.append(
