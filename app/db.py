@@ -88,9 +88,12 @@ class CreatedMixin:
 
 def upsert_insert(session: AsyncSession) -> Any:
     """The dialect's `insert` (with ON CONFLICT support) for the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
+    return dialect_insert(session.get_bind().dialect.name)
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The `insert` with ON CONFLICT support of a dialect ("postgresql" or "sqlite")."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 async def flush_or_conflict(session: AsyncSession, detail: str) -> None:

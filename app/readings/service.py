@@ -45,7 +45,7 @@ from sqlalchemy.sql import ColumnElement
 from app.alerts import service as alerts_service
 from app.audit import service as audit_service
 from app.auth.dependencies import Principal
-from app.db import new_id, upsert_insert, utcnow
+from app.db import dialect_insert, new_id, utcnow
 from app.devices import service as devices_service
 from app.devices.models import Device
 from app.errors import Conflict, FieldError, Invalid, NotFound
@@ -258,17 +258,20 @@ def _prepare(
             status="invalid",
             errors=[FieldError(path=p.path, message=p.message) for p in normalized.problems],
         )
-    effective_at = item.effective_at
+    # Compared, hashed and stored in UTC: converted once, since every operation on the parsed
+    # offset asks it for utcoffset() again.
+    offset = item.effective_at.utcoffset() or timedelta(0)
+    effective_at = item.effective_at.astimezone(UTC)
     latest = batch.latest
     if effective_at > latest:
         return _problem(
             index,
             "effective_at",
-            f"effective_at {effective_at.isoformat()} is more than 10 minutes in the future",
+            f"effective_at {item.effective_at.isoformat()} is more than 10 minutes in the future",
         )
     if effective_at < EARLIEST:
         return _problem(index, "effective_at", "effective_at must be in 2000 or later")
-    end_at = item.end_at if isinstance(item, StepsIn) else None
+    end_at = item.end_at.astimezone(UTC) if isinstance(item, StepsIn) else None
     if end_at is not None:
         if not effective_at < end_at <= effective_at + MAX_STEPS_INTERVAL:
             return _problem(
@@ -289,7 +292,6 @@ def _prepare(
         values["specimen"] = "interstitial"
     eligible = item.type != "blood_pressure" or source.bp_eligible
     zone = item.timezone or batch.patient_timezone
-    offset = effective_at.utcoffset() or timedelta(0)
     encoded = values_json(values)
     digest = identity_hash(
         reading_type=item.type,
@@ -321,11 +323,10 @@ def _prepare(
 
 
 # PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), one parameter per column instead of
-# one per value (5,000+ for a CGM day), which halves the cost of a batch insert.
+# one per value (5,000+ for a CGM day), which halves the cost of a batch insert. What is the
+# same for the whole batch is one scalar: the patient, the receipt time and the first sequence
+# number (the rest follow in array order); ids are drawn by the database.
 _PG_ARRAY_TYPES = {
-    "id": "uuid[]",
-    "patient_id": "uuid[]",
-    "seq": "bigint[]",
     "type": "text[]",
     "code": "text[]",
     "effective_at": "timestamptz[]",
@@ -339,7 +340,6 @@ _PG_ARRAY_TYPES = {
     "eligible": "boolean[]",
     "client_id": "uuid[]",
     "identity_hash": "text[]",
-    "received_at": "timestamptz[]",
 }
 _PG_COLUMNS = ", ".join(f'"{name}"' for name in _PG_ARRAY_TYPES)
 _PG_SELECTED = ", ".join(
@@ -348,32 +348,66 @@ _PG_SELECTED = ", ".join(
 _PG_ARRAYS = ", ".join(f"CAST(:{name} AS {kind})" for name, kind in _PG_ARRAY_TYPES.items())
 # Built from the constant column map above, never from input.
 _PG_INSERT = text(
-    f"INSERT INTO readings ({_PG_COLUMNS}) SELECT {_PG_SELECTED} "  # noqa: S608
-    f"FROM unnest({_PG_ARRAYS}) AS t({_PG_COLUMNS}) ON CONFLICT DO NOTHING RETURNING id"
+    f'INSERT INTO readings ("id", "patient_id", "seq", "received_at", {_PG_COLUMNS}) '  # noqa: S608
+    "SELECT gen_random_uuid(), CAST(:patient_id AS uuid), "
+    "CAST(:first_seq AS bigint) + t.position - 1, CAST(:received_at AS timestamptz), "
+    f"{_PG_SELECTED} FROM unnest({_PG_ARRAYS}) WITH ORDINALITY AS t({_PG_COLUMNS}, position) "
+    "ON CONFLICT DO NOTHING RETURNING seq, id"
 )
 
 
-async def _insert_new(session: AsyncSession, candidates: list[_Candidate]) -> set[uuid.UUID]:
-    """Insert the rows that are not repeats (unique indexes decide); the ids inserted."""
+async def _insert_new(session: AsyncSession, candidates: list[_Candidate]) -> dict[int, uuid.UUID]:
+    """Insert the rows that are not repeats (unique indexes decide); the new ids by seq."""
     if session.get_bind().dialect.name == "postgresql":
+        first = candidates[0].row
         params = {name: [c.row[name] for c in candidates] for name in _PG_ARRAY_TYPES}
         params["values"] = [c.values_json for c in candidates]
+        params["patient_id"] = first["patient_id"]
+        params["received_at"] = first["received_at"]
+        params["first_seq"] = first["seq"]
         result = await session.execute(_PG_INSERT, params)
     else:
-        statement = sqlite.insert(READINGS).on_conflict_do_nothing().returning(READINGS.c.id)
-        result = await session.execute(statement, [c.row for c in candidates])
-    return {row[0] for row in result}
+        statement = sqlite.insert(READINGS).on_conflict_do_nothing()
+        result = await session.execute(
+            statement.returning(READINGS.c.seq, READINGS.c.id),
+            [{**c.row, "id": new_id()} for c in candidates],
+        )
+    return {row[0]: row[1] for row in result}  # seq -> id
 
 
 async def _allocate_seq(session: AsyncSession, patient_id: uuid.UUID, count: int) -> int:
     """Reserve `count` sequence numbers; returns the last. Holds the patient's feed row lock."""
-    insert = upsert_insert(session)(FEEDS).values(patient_id=patient_id, last_seq=count)
-    statement = insert.on_conflict_do_update(
+    statement = _allocate_statement(session.get_bind().dialect.name)
+    result = await session.execute(statement, {"patient_id": patient_id, "last_seq": count})
+    last: int = result.scalar_one()
+    return last
+
+
+# Upserts are built once per dialect (building `excluded` costs more than running them).
+@lru_cache
+def _allocate_statement(dialect: str) -> Any:
+    insert = dialect_insert(dialect)(FEEDS)
+    return insert.on_conflict_do_update(
         index_elements=["patient_id"],
         set_={"last_seq": FEEDS.c.last_seq + insert.excluded.last_seq},
     ).returning(FEEDS.c.last_seq)
-    last: int = (await session.execute(statement)).scalar_one()
-    return last
+
+
+@lru_cache
+def _add_to_days_statement(dialect: str) -> Any:
+    insert = dialect_insert(dialect)(DAYS)
+    # PostgreSQL spells two-argument min/max LEAST/GREATEST; SQLite's scalar min/max do it.
+    smaller = func.least if dialect == "postgresql" else func.min
+    larger = func.greatest if dialect == "postgresql" else func.max
+    return insert.on_conflict_do_update(
+        index_elements=["patient_id", "type", "component", "local_date"],
+        set_={
+            "count": DAYS.c.count + insert.excluded.count,
+            "sum": DAYS.c.sum + insert.excluded.sum,
+            "min": smaller(DAYS.c.min, insert.excluded.min),
+            "max": larger(DAYS.c.max, insert.excluded.max),
+        },
+    )
 
 
 async def ingest(
@@ -402,16 +436,19 @@ async def ingest(
 
     if candidates:
         last = await _allocate_seq(session, patient.id, len(candidates))
-        for offset, candidate in enumerate(candidates, start=last - len(candidates) + 1):
-            candidate.row["id"] = new_id()
-            candidate.row["seq"] = offset
-        inserted = await _insert_new(session, candidates)
-        created = [c for c in candidates if c.row["id"] in inserted]
+        for seq, candidate in enumerate(candidates, start=last - len(candidates) + 1):
+            candidate.row["seq"] = seq
+        new_ids = await _insert_new(session, candidates)
+        created: list[_Candidate] = []
+        for candidate in candidates:
+            if candidate.row["seq"] in new_ids:
+                candidate.row["id"] = new_ids[candidate.row["seq"]]
+                created.append(candidate)
         existing = await _existing_ids(
-            session, patient.id, [c for c in candidates if c.row["id"] not in inserted]
+            session, patient.id, [c for c in candidates if "id" not in c.row]
         )
         for candidate in candidates:
-            if candidate.row["id"] in inserted:
+            if "id" in candidate.row:
                 results[candidate.index] = BatchItemResult(
                     index=candidate.index, status="created", id=candidate.row["id"]
                 )
@@ -570,8 +607,8 @@ async def _add_to_days(
     session: AsyncSession, patient_id: uuid.UUID, rows: Sequence[dict[str, Any]]
 ) -> None:
     days = _aggregate([(r["type"], r["local_date"], r["values"]) for r in rows])
-    table = DAYS
-    insert = upsert_insert(session)(table).values(
+    await session.execute(
+        _add_to_days_statement(session.get_bind().dialect.name),
         [
             {
                 "patient_id": patient_id,
@@ -585,22 +622,7 @@ async def _add_to_days(
             }
             # Sorted so two transactions touching the same days would lock them in one order.
             for (reading_type, component, local_date), day in sorted(days.items())
-        ]
-    )
-    # PostgreSQL spells two-argument min/max LEAST/GREATEST; SQLite's scalar min/max do it.
-    postgres = session.get_bind().dialect.name == "postgresql"
-    smaller = func.least if postgres else func.min
-    larger = func.greatest if postgres else func.max
-    await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["patient_id", "type", "component", "local_date"],
-            set_={
-                "count": table.c.count + insert.excluded.count,
-                "sum": table.c.sum + insert.excluded.sum,
-                "min": smaller(table.c.min, insert.excluded.min),
-                "max": larger(table.c.max, insert.excluded.max),
-            },
-        )
+        ],
     )
 
 
