@@ -67,8 +67,9 @@ class ClientRun:
     readings: int = 0
 
 
-async def _client(base: str, patient: BenchPatient, deadline: float, seed: int) -> ClientRun:
-    rng = random.Random(seed)
+async def _client(
+    base: str, patient: BenchPatient, deadline: float, bodies: list[bytes]
+) -> ClientRun:
     run = ClientRun()
     headers = {
         "Authorization": f"Bearer {patient.device_token}",
@@ -76,9 +77,9 @@ async def _client(base: str, patient: BenchPatient, deadline: float, seed: int) 
     }
     url = f"{base}/v1/patients/me/readings/batch"
     async with httpx.AsyncClient(timeout=30) as http:
-        day = 0
-        while now() < deadline:
-            body = day_body(day, rng)
+        for body in bodies:
+            if now() >= deadline:
+                break
             started = now()
             response = await http.post(url, content=body, headers=headers)
             elapsed = now() - started
@@ -89,19 +90,26 @@ async def _client(base: str, patient: BenchPatient, deadline: float, seed: int) 
                 raise RuntimeError("a fresh day was not stored in full")
             run.latencies.append(elapsed)
             run.readings += len(results)
-            day += 1
     return run
 
 
 async def http_run(
-    base: str, patients: list[BenchPatient], clients: int, duration: float
+    base: str, patients: list[BenchPatient], clients: int, duration: float, batches: int
 ) -> dict[str, float]:
+    """Clients post prepared days (bodies built before the clock starts, as the COPY records
+    are); a run stops early when a client has used all its prepared days."""
+    prepared = [
+        [day_body(day, random.Random(1000 * i + day)) for day in range(batches + 1)]
+        for i in range(clients)
+    ]
     # Warm-up: one request per client (connections, caches), not measured.
-    await asyncio.gather(*(_client(base, p, now(), i) for i, p in enumerate(patients[:clients])))
+    await asyncio.gather(
+        *(_client(base, patients[i], now() + 60, prepared[i][:1]) for i in range(clients))
+    )
     started = now()
     deadline = started + duration
     runs = await asyncio.gather(
-        *(_client(base, patients[i], deadline, 1000 + i) for i in range(clients))
+        *(_client(base, patients[i], deadline, prepared[i][1:]) for i in range(clients))
     )
     wall = now() - started
     latencies = [x for r in runs for x in r.latencies]
@@ -227,7 +235,10 @@ async def main() -> None:
     parser.add_argument("--clients", default="1,2,4,8", help="comma-separated client counts")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument(
-        "--copy-batches", type=int, default=400, help="prepared COPY batches per connection"
+        "--batches",
+        type=int,
+        default=600,
+        help="prepared 288-reading batches per client (and per COPY connection)",
     )
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
@@ -238,14 +249,14 @@ async def main() -> None:
         await reset_database(args.database_url)
         _org, patients = await make_patients(args.database_url, clients * 2)
         async with server(args.database_url) as base:
-            result = await http_run(base, patients, clients, args.duration)
+            result = await http_run(base, patients, clients, args.duration, args.batches)
         if is_postgres(args.database_url):
             raw = await copy_run(
                 args.database_url,
                 patients[clients:],
                 clients,
                 args.duration,
-                args.copy_batches,
+                args.batches,
             )
             result["copy_rows_per_s"] = raw["rows_per_s"]
             result["ratio_percent"] = 100 * result["readings_per_s"] / raw["rows_per_s"]
