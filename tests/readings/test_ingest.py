@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from tests.factories import OrgWorld, PatientWorld, make_patient
 from tests.readings.helpers import (
@@ -427,3 +428,26 @@ async def test_ingest_is_audited(client: httpx.AsyncClient, patient: PatientWorl
         and e["actor_role"] == "device"
         for e in events
     )
+
+
+@pytest.mark.parametrize("actor", ["device", "user"])
+async def test_ingest_loads_the_callers_patient_once(
+    app: FastAPI, client: httpx.AsyncClient, patient: PatientWorld, actor: str
+) -> None:
+    # The principal's own patient (and device) rows, loaded with the token check, must still be
+    # in the session when the route asks for them: the identity map keeps objects only weakly.
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        readings = [glucose(100 + i) | {"effective_at": at(5 * i)} for i in range(3)]
+        response = await post_batch(client, getattr(patient, actor), "me", readings)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1, selects
