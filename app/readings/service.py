@@ -122,7 +122,8 @@ def identity_hash(
     effective_at: datetime,
     end_at: datetime | None,
     values: str,
-    source: _Source,
+    source_kind: str,
+    device_id: uuid.UUID | None,
 ) -> str:
     """What makes two readings without client_id the same one: type, time, values and source.
 
@@ -138,8 +139,8 @@ def identity_hash(
             str((effective_at - _EPOCH) // _MICROSECOND),
             end,
             values,
-            source.kind,
-            source.device_text,
+            source_kind,
+            str(device_id) if device_id else "",
         )
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
@@ -156,10 +157,6 @@ class _Source:
     # verifiably, i.e. sent with that device's own credentials. Manual (or relayed) BP is kept
     # and shown, but not eligible.
     bp_eligible: bool = False
-
-    @property
-    def device_text(self) -> str:
-        return str(self.device_id) if self.device_id else ""
 
 
 class _Provenance:
@@ -298,7 +295,8 @@ def _prepare(
         effective_at=effective_at,
         end_at=end_at,
         values=encoded,
-        source=source,
+        source_kind=source.kind,
+        device_id=source.device_id,
     )
     row = {
         "patient_id": batch.patient_id,
