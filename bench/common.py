@@ -163,8 +163,8 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def server(database_url: str) -> AsyncIterator[str]:
-    """A real uvicorn process (one worker, no access log) serving the app on loopback."""
+async def server(database_url: str, workers: int = 1) -> AsyncIterator[str]:
+    """A real uvicorn process (no access log) serving the app on loopback."""
     port = _free_port()
     env = {
         **os.environ,
@@ -186,6 +186,8 @@ async def server(database_url: str) -> AsyncIterator[str]:
             "--log-level",
             "warning",
             "--no-access-log",
+            "--workers",
+            str(workers),
         ],
         cwd=ROOT,
         env=env,

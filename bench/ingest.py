@@ -1,6 +1,7 @@
 """Ingest benchmark: concurrent clients posting one CGM day (288 readings) per request.
 
-Runs the real server (uvicorn, one worker) on loopback against a freshly migrated database.
+Runs the real server (uvicorn, one worker unless `--workers`) on loopback against a freshly
+migrated database.
 Each client is one patient's CGM device posting consecutive days for a fixed time; every
 request must answer 200 with all 288 created. On PostgreSQL the same kind of rows are then
 written with asyncpg `copy_records_to_table` (288 rows per COPY, same number of connections,
@@ -17,6 +18,7 @@ import asyncio
 import json
 import random
 import secrets
+import statistics
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -234,6 +236,14 @@ async def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_PG)
     parser.add_argument("--clients", default="1,2,4,8", help="comma-separated client counts")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per client count, each an HTTP run then its COPY run (the machine's speed"
+        " drifts; alternating keeps each ratio's two rates close in time)",
+    )
     parser.add_argument(
         "--batches",
         type=int,
@@ -243,12 +253,12 @@ async def main() -> None:
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     print(f"machine: {machine()}")
-    print(f"database: {make_url(args.database_url).get_backend_name()}")
+    print(f"database: {make_url(args.database_url).get_backend_name()}, workers: {args.workers}")
     rows: list[dict[str, float]] = []
-    for clients in counts:
+    for clients in [c for c in counts for _ in range(args.repeat)]:
         await reset_database(args.database_url)
         _org, patients = await make_patients(args.database_url, clients * 2)
-        async with server(args.database_url) as base:
+        async with server(args.database_url, args.workers) as base:
             result = await http_run(base, patients, clients, args.duration, args.batches)
         if is_postgres(args.database_url):
             raw = await copy_run(
@@ -273,6 +283,15 @@ async def main() -> None:
             f"| {r['clients']:.0f} | {r['requests']:.0f} | {r['readings_per_s']:.0f} |"
             f" {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {copy} | {ratio} |"
         )
+    for clients in counts:
+        ratios = sorted(
+            r["ratio_percent"] for r in rows if r["clients"] == clients and "ratio_percent" in r
+        )
+        if len(ratios) > 1:
+            print(
+                f"\n{clients} client(s), {len(ratios)} runs: ratio median"
+                f" {statistics.median(ratios):.1f} %, lowest {ratios[0]:.1f} %"
+            )
 
 
 if __name__ == "__main__":

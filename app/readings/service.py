@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -320,36 +321,37 @@ def _prepare(
     return _Candidate(index=index, row=row, key=key, values_json=encoded)
 
 
-# PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), one parameter per column instead of
-# one per value (5,000+ for a CGM day), which halves the cost of a batch insert. What is the
-# same for the whole batch is one scalar: the patient, the receipt time and the first sequence
-# number (the rest follow in array order); ids are drawn by the database.
-_PG_ARRAY_TYPES = {
-    "type": "text[]",
-    "code": "text[]",
-    "effective_at": "timestamptz[]",
-    "utc_offset_minutes": "integer[]",
-    "timezone": "text[]",
-    "local_date": "date[]",
-    "end_at": "timestamptz[]",
-    "values": "text[]",
-    "source_kind": "text[]",
-    "device_id": "uuid[]",
-    "eligible": "boolean[]",
-    "client_id": "uuid[]",
-    "identity_hash": "text[]",
-}
-_PG_COLUMNS = ", ".join(f'"{name}"' for name in _PG_ARRAY_TYPES)
-_PG_SELECTED = ", ".join(
-    'CAST("values" AS JSONB)' if name == "values" else f'"{name}"' for name in _PG_ARRAY_TYPES
+# PostgreSQL: one INSERT ... SELECT FROM unnest(rows), the batch as one array of
+# `reading_batch_row` records (migration 9b3e52c1d7a4; these fields in this order): one
+# parameter instead of one per value (5,000+ for a CGM day), and asyncpg checks one element per
+# reading instead of one per column and reading. What is the same for the whole batch is a
+# scalar: the patient, the receipt time and the first sequence number (the rest follow in
+# order); ids are drawn by the database.
+PG_BATCH_ROW_FIELDS = (
+    "type",
+    "code",
+    "effective_at",
+    "utc_offset_minutes",
+    "timezone",
+    "local_date",
+    "end_at",
+    "source_kind",
+    "device_id",
+    "eligible",
+    "client_id",
+    "identity_hash",
+    "values",  # canonical JSON text
 )
-_PG_ARRAYS = ", ".join(f"CAST(:{name} AS {kind})" for name, kind in _PG_ARRAY_TYPES.items())
-# Built from the constant column map above, never from input.
+_pg_row_head = itemgetter(*PG_BATCH_ROW_FIELDS[:-1])
+_PG_COLUMNS = ", ".join(f'"{name}"' for name in PG_BATCH_ROW_FIELDS)
+_PG_SELECTED = _PG_COLUMNS.replace('"values"', 'CAST("values" AS JSONB)')
+# Built from the constant field list above, never from input.
 _PG_INSERT = text(
     f'INSERT INTO readings ("id", "patient_id", "seq", "received_at", {_PG_COLUMNS}) '  # noqa: S608
     "SELECT gen_random_uuid(), CAST(:patient_id AS uuid), "
     "CAST(:first_seq AS bigint) + t.position - 1, CAST(:received_at AS timestamptz), "
-    f"{_PG_SELECTED} FROM unnest({_PG_ARRAYS}) WITH ORDINALITY AS t({_PG_COLUMNS}, position) "
+    f"{_PG_SELECTED} FROM unnest(CAST(:rows AS reading_batch_row[])) "
+    f"WITH ORDINALITY AS t({_PG_COLUMNS}, position) "
     "ON CONFLICT DO NOTHING RETURNING seq, id"
 )
 
@@ -358,11 +360,12 @@ async def _insert_new(session: AsyncSession, candidates: list[_Candidate]) -> di
     """Insert the rows that are not repeats (unique indexes decide); the new ids by seq."""
     if session.get_bind().dialect.name == "postgresql":
         first = candidates[0].row
-        params = {name: [c.row[name] for c in candidates] for name in _PG_ARRAY_TYPES}
-        params["values"] = [c.values_json for c in candidates]
-        params["patient_id"] = first["patient_id"]
-        params["received_at"] = first["received_at"]
-        params["first_seq"] = first["seq"]
+        params = {
+            "rows": [(*_pg_row_head(c.row), c.values_json) for c in candidates],
+            "patient_id": first["patient_id"],
+            "received_at": first["received_at"],
+            "first_seq": first["seq"],
+        }
         result = await session.execute(_PG_INSERT, params)
     else:
         statement = sqlite.insert(READINGS).on_conflict_do_nothing()

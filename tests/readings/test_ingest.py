@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, text
 
+from app.readings.service import PG_BATCH_ROW_FIELDS
 from tests.factories import OrgWorld, PatientWorld, make_patient
 from tests.readings.helpers import (
     BASE_TIME,
@@ -451,3 +452,19 @@ async def test_ingest_loads_the_callers_patient_once(
     assert response.status_code == 200, response.text
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 1, selects
+
+
+@pytest.mark.postgres_only
+async def test_batch_row_type_matches_the_insert(app: FastAPI) -> None:
+    # The insert sends records of this type field by field; a migration that changed one without
+    # the other would shift values into the wrong columns.
+    async with app.state.engine.connect() as connection:
+        fields = await connection.scalars(
+            text(
+                "SELECT attname FROM pg_attribute"
+                " WHERE attrelid = (SELECT typrelid FROM pg_type WHERE typname = :name)"
+                " AND attnum > 0 ORDER BY attnum"
+            ),
+            {"name": "reading_batch_row"},
+        )
+        assert tuple(fields) == PG_BATCH_ROW_FIELDS
