@@ -175,7 +175,6 @@ ReadingModel = (
 )
 ReadingCreate = Annotated[ReadingModel, Field(discriminator="type")]
 READING_TYPE_NAMES: tuple[str, ...] = get_args(ReadingType)
-ENVELOPE = frozenset({"type", "client_id", "effective_at", "timezone", "source"})
 
 
 class InvalidReading(BaseModel):
@@ -338,12 +337,6 @@ class GlucoseMetricsRead(BaseModel):
     readings: int
     wear_percent: float
     sufficient: bool
-
-
-def reading_fields(model: BaseModel) -> dict[str, Any]:
-    """The body's type fields (everything but the envelope), explicit nulls dropped."""
-    # The type fields are plain values (numbers, strings, datetimes): no dump needed.
-    return {k: v for k, v in model.__dict__.items() if v is not None and k not in ENVELOPE}
 
 
 def first_problem_summary(errors: Sequence[FieldError]) -> str:

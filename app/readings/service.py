@@ -64,7 +64,6 @@ from app.readings.schemas import (
     InvalidReading,
     ReadingModel,
     StepsIn,
-    reading_fields,
 )
 
 READINGS = cast("Table", Reading.__table__)
@@ -238,10 +237,7 @@ class _Batch:
     patient_timezone: str
     provenance: _Provenance
     now: datetime
-
-    @property
-    def latest(self) -> datetime:
-        return self.now + FUTURE_TOLERANCE
+    latest: datetime  # now + FUTURE_TOLERANCE
 
 
 def _prepare(
@@ -249,7 +245,8 @@ def _prepare(
 ) -> _Candidate | BatchItemResult:
     if isinstance(item, InvalidReading):
         return BatchItemResult(index=index, status="invalid", errors=item.errors)
-    normalized = units.normalize(item.type, reading_fields(item))
+    # The model's fields as they are: normalize ignores the envelope and treats None as absent.
+    normalized = units.normalize(item.type, vars(item))
     if normalized.problems:
         return BatchItemResult(
             index=index,
@@ -420,7 +417,9 @@ async def ingest(
 ) -> list[BatchItemResult]:
     """Store the valid readings together; one result per item, in order."""
     devices = await _devices(session, principal, patient, readings)
-    batch = _Batch(patient.id, patient.timezone, _Provenance(principal, devices), utcnow())
+    now = utcnow()
+    provenance = _Provenance(principal, devices)
+    batch = _Batch(patient.id, patient.timezone, provenance, now, now + FUTURE_TOLERANCE)
     results: list[BatchItemResult | None] = [None] * len(readings)
     candidates: list[_Candidate] = []
     first_by_key: dict[tuple[str, str], _Candidate] = {}
