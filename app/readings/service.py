@@ -237,7 +237,6 @@ class _Batch:
     patient_timezone: str
     provenance: _Provenance
     now: datetime
-    latest: datetime  # now + FUTURE_TOLERANCE
 
 
 def _prepare(
@@ -247,7 +246,7 @@ def _prepare(
         return BatchItemResult(index=index, status="invalid", errors=item.errors)
     # The model's fields as they are: normalize ignores the envelope and treats None as absent.
     normalized = units.normalize(item.type, vars(item))
-    if normalized.problems:
+    if not normalized.ok:
         return BatchItemResult(
             index=index,
             status="invalid",
@@ -257,7 +256,7 @@ def _prepare(
     # offset asks it for utcoffset() again.
     offset = item.effective_at.utcoffset() or timedelta(0)
     effective_at = item.effective_at.astimezone(UTC)
-    latest = batch.latest
+    latest = batch.now + FUTURE_TOLERANCE
     if effective_at > latest:
         return _problem(
             index,
@@ -381,7 +380,7 @@ async def _allocate_seq(session: AsyncSession, patient_id: uuid.UUID, count: int
     return last
 
 
-# Upserts are built once per dialect (building `excluded` costs more than running them).
+# Upserts are built once per dialect: building them cost about as much as running them.
 @lru_cache
 def _allocate_statement(dialect: str) -> Any:
     insert = dialect_insert(dialect)(FEEDS)
@@ -419,7 +418,7 @@ async def ingest(
     devices = await _devices(session, principal, patient, readings)
     now = utcnow()
     provenance = _Provenance(principal, devices)
-    batch = _Batch(patient.id, patient.timezone, provenance, now, now + FUTURE_TOLERANCE)
+    batch = _Batch(patient.id, patient.timezone, provenance, now)
     results: list[BatchItemResult | None] = [None] * len(readings)
     candidates: list[_Candidate] = []
     first_by_key: dict[tuple[str, str], _Candidate] = {}
@@ -438,17 +437,15 @@ async def ingest(
         last = await _allocate_seq(session, patient.id, len(candidates))
         for seq, candidate in enumerate(candidates, start=last - len(candidates) + 1):
             candidate.row["seq"] = seq
-        new_ids = await _insert_new(session, candidates)
-        created: list[_Candidate] = []
-        for candidate in candidates:
-            if candidate.row["seq"] in new_ids:
-                candidate.row["id"] = new_ids[candidate.row["seq"]]
-                created.append(candidate)
+        new_ids = await _insert_new(session, candidates)  # by seq; the rest were repeats
+        created = [c for c in candidates if c.row["seq"] in new_ids]
+        for candidate in created:
+            candidate.row["id"] = new_ids[candidate.row["seq"]]
         existing = await _existing_ids(
-            session, patient.id, [c for c in candidates if "id" not in c.row]
+            session, patient.id, [c for c in candidates if c.row["seq"] not in new_ids]
         )
         for candidate in candidates:
-            if "id" in candidate.row:
+            if candidate.row["seq"] in new_ids:
                 results[candidate.index] = BatchItemResult(
                     index=candidate.index, status="created", id=candidate.row["id"]
                 )
