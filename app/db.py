@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from app.clock import utcnow
 from app.errors import AppError, Conflict
 
 NAMING_CONVENTION = {
@@ -72,10 +73,6 @@ class Base(DeclarativeBase):
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class IdMixin:

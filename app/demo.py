@@ -9,9 +9,10 @@ import asyncio
 import secrets
 from datetime import date, timedelta
 
-from app.auth.dependencies import Principal
 from app.auth.passwords import Passwords
+from app.auth.principal import Principal
 from app.checkins.demo import add_demo_checkins
+from app.clock import utc_today
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.migrate import upgrade_head
@@ -42,7 +43,7 @@ async def load_demo(settings: Settings) -> int:
     )
     suffix = secrets.token_hex(3)
     password = "demo-" + secrets.token_urlsafe(9)
-    start = date.today() - timedelta(days=45)
+    start = utc_today() - timedelta(days=45)
     lines: list[str] = []
     try:
         async with create_sessionmaker(engine)() as session, session.begin():

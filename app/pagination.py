@@ -36,6 +36,14 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
+def invalid_cursor() -> Invalid:
+    """The one error for a cursor this server did not issue (or one that was altered)."""
+    return Invalid(
+        "The cursor is not one this server issued.",
+        fields=[FieldError(path="query.cursor", message="invalid cursor")],
+    )
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     raw = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -48,10 +56,7 @@ def decode_cursor(cursor: str) -> list[str]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise Invalid(
-            "The cursor is not one this server issued.",
-            fields=[FieldError(path="query.cursor", message="invalid cursor")],
-        )
+        raise invalid_cursor()
     return values
 
 
@@ -72,10 +77,7 @@ async def keyset_page(
         try:
             at, last_id = datetime.fromisoformat(values[0]), uuid.UUID(values[1])
         except (IndexError, ValueError):
-            raise Invalid(
-                "The cursor is not one this server issued.",
-                fields=[FieldError(path="query.cursor", message="invalid cursor")],
-            ) from None
+            raise invalid_cursor() from None
         statement = statement.where(
             or_(time_column < at, and_(time_column == at, id_column < last_id))
         )

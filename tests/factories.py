@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.dependencies import Principal
 from app.auth.models import User
+from app.auth.principal import Principal
 from app.auth.tokens import TokenKeys, encode_access
-from app.db import utcnow
+from app.clock import utcnow
 from app.devices import service as devices_service
 from app.devices.schemas import DeviceCreate
 from app.organizations.models import Organization

@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.models import Alert
 from app.audit import service as audit_service
-from app.auth.dependencies import Principal
-from app.db import new_id, upsert_insert, utcnow
+from app.auth.principal import Principal
+from app.clock import utcnow
+from app.db import new_id, upsert_insert
 from app.errors import Conflict, NotFound
 from app.pagination import keyset_page
 from app.patients import service as patients_service

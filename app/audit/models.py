@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, IdMixin, utcnow
+from app.clock import utcnow
+from app.db import Base, IdMixin
 
 
 class AuditEvent(IdMixin, Base):

@@ -11,8 +11,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
-from app.auth.dependencies import Principal
-from app.db import utcnow
+from app.auth.principal import Principal
+from app.clock import utcnow
 from app.middleware import request_id_var
 from app.pagination import keyset_page
 from app.patients.models import Patient

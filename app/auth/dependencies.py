@@ -6,9 +6,7 @@ matrix test can read every route's policy from the app itself.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -17,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
 from app.auth.passwords import Passwords
+from app.auth.principal import STAFF, Principal, Role
 from app.auth.tokens import TokenError, TokenKeys, decode_access
 from app.config import Settings
 from app.db import SessionDep
@@ -24,20 +23,7 @@ from app.devices.models import Device
 from app.errors import Forbidden, Unauthorized
 from app.patients.models import Patient
 
-Role = Literal["admin", "clinician", "patient", "device"]
-STAFF: tuple[Role, ...] = ("clinician", "admin")
-PEOPLE: tuple[Role, ...] = ("clinician", "admin", "patient")
-
 bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
-
-
-@dataclass(frozen=True)
-class Principal:
-    id: uuid.UUID
-    role: Role
-    organization_id: uuid.UUID
-    patient_id: uuid.UUID | None = None
-    email: str | None = None
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, CreatedMixin, IdMixin, utcnow
+from app.clock import utcnow
+from app.db import Base, CreatedMixin, IdMixin
 
 
 class User(IdMixin, CreatedMixin, Base):

@@ -18,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth import credentials
-from app.auth.dependencies import Principal
 from app.auth.models import LoginFailure, RefreshToken, User
 from app.auth.passwords import Passwords
+from app.auth.principal import Principal
 from app.auth.schemas import ActivateRequest, TokenResponse
 from app.auth.tokens import TokenError, TokenKeys, decode_refresh, encode_access, encode_refresh
+from app.clock import utcnow
 from app.config import Settings
-from app.db import flush_or_conflict, utcnow
+from app.db import flush_or_conflict
 from app.devices.models import Device
 from app.errors import Conflict, TooManyRequests, Unauthorized
 from app.patients.models import Patient

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import jwt
 
-from app.db import utcnow
+from app.clock import utcnow
 
 ALGORITHM = "HS256"
 ACCESS_AUDIENCE = "access-rpm:access"

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import Principal
+from app.auth.principal import Principal
 from app.checkins import service as checkins_service
 from app.checkins.instruments import get_instrument
 from app.checkins.schemas import CheckinCreate
-from app.db import utcnow
+from app.clock import utcnow
 from app.patients.models import Patient
 
 DEFAULT_DAYS = 45

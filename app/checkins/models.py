@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, IdMixin, utcnow
+from app.clock import utcnow
+from app.db import Base, IdMixin
 
 
 class Checkin(IdMixin, Base):

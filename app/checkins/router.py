@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.auth.dependencies import PEOPLE, CurrentPrincipal, Principal, RequireRole
+from app.auth.dependencies import CurrentPrincipal, RequireRole
+from app.auth.principal import PEOPLE, Principal
 from app.checkins import service as checkins_service
 from app.checkins.schemas import (
     CheckinCreate,

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StrictInt, StringConstraints
 
+from app.clock import utcnow
 from app.schemas import StrictModel
 
 InstrumentCode = Literal[
@@ -21,7 +22,7 @@ def _check_completed_at(value: datetime) -> datetime:
     # Checked on the calendar fields first: converting year 1 or 9999 to UTC would overflow.
     if not 2000 <= value.year <= 9000 or value < EARLIEST:
         raise ValueError("must be a time after 2000-01-01")
-    if value > datetime.now(UTC) + MAX_FUTURE:
+    if value > utcnow() + MAX_FUTURE:
         raise ValueError("must not be in the future (more than 10 minutes ahead of the server)")
     return value
 

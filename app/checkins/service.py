@@ -16,15 +16,14 @@ Invariants:
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import service as alerts_service
 from app.audit import service as audit_service
-from app.auth.dependencies import Principal
+from app.auth.principal import Principal
 from app.checkins import safety, schedule, scoring
 from app.checkins.instruments import CATALOG, Instrument, get_instrument
 from app.checkins.models import Checkin
@@ -40,7 +39,8 @@ from app.checkins.schemas import (
     OptionRead,
     ScoreRead,
 )
-from app.db import new_id, upsert_insert, utcnow
+from app.clock import local_date, utcnow
+from app.db import new_id, upsert_insert
 from app.errors import Conflict, FieldError, Invalid
 from app.pagination import keyset_page
 from app.patients.models import Enrollment, Patient
@@ -148,11 +148,6 @@ def to_read(row: Checkin) -> CheckinRead:
     )
 
 
-def local_date(patient: Patient, at: datetime) -> date:
-    """The patient's local day at instant `at`."""
-    return at.astimezone(ZoneInfo(patient.timezone)).date()
-
-
 async def care_periods(session: AsyncSession, patient_id: uuid.UUID) -> list[schedule.CarePeriod]:
     """The patient's active enrollments, as the schedule sees them."""
     rows = await session.scalars(
@@ -237,7 +232,7 @@ async def submit(
     instrument = get_instrument(body.instrument)
     version = _version(instrument, body.version)
     result = _score(instrument.code, body.answers)
-    day = local_date(patient, body.completed_at)
+    day = local_date(body.completed_at, patient.timezone)
     owners = schedule.owning_periods(instrument.code, day, await care_periods(session, patient.id))
     if owners:
         await _check_version(session, patient.id, instrument.code, version, owners)
@@ -317,7 +312,7 @@ async def due(
     session: AsyncSession, *, principal: Principal, patient: Patient, now: datetime | None = None
 ) -> DueList:
     """What the patient should answer on their local today (see `schedule` for the rules)."""
-    today = local_date(patient, now or utcnow())
+    today = local_date(now or utcnow(), patient.timezone)
     periods = await care_periods(session, patient.id)
     since = min((p.start for p in periods), default=today)
     done = (

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth import credentials
-from app.auth.dependencies import Principal
-from app.db import utcnow
+from app.auth.principal import Principal
+from app.clock import utcnow
 from app.devices.models import Device
 from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceRead
 from app.errors import NotFound

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import Principal
 from app.auth.models import User
 from app.auth.passwords import Passwords
+from app.auth.principal import Principal
 from app.db import flush_or_conflict
 from app.organizations.models import Organization
 from app.organizations.schemas import ClinicianCreate

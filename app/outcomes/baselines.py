@@ -17,7 +17,8 @@ from datetime import date, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import upsert_insert, utcnow
+from app.clock import utcnow
+from app.db import upsert_insert
 from app.outcomes.models import OutcomeBaseline
 from app.outcomes.rules import MeasureRule, Ruleset
 from app.outcomes.targets import Value

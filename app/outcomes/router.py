@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.auth.dependencies import CurrentPrincipal, CurrentStaff
-from app.db import SessionDep, utcnow
+from app.clock import utc_today
+from app.db import SessionDep
 from app.outcomes import service as outcomes_service
 from app.outcomes.dependencies import RulesDep
 from app.outcomes.rules import Track
@@ -52,7 +53,3 @@ async def get_attainment(
         track=track,
         as_of=as_of or utc_today(),
     )
-
-
-def utc_today() -> date:
-    return utcnow().date()

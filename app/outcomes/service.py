@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +21,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.alerts.models import Alert
 from app.audit import service as audit_service
-from app.auth.dependencies import Principal
+from app.auth.principal import Principal
 from app.checkins.models import Checkin
+from app.clock import local_today
 from app.outcomes import baselines, targets
 from app.outcomes.rules import MEASURE_ORDER, MeasureRule, Ruleset, Track
 from app.outcomes.schemas import (
@@ -67,10 +67,6 @@ class Evaluated:
     as_of: date
     progress: list[Progress]
     attained: bool | None
-
-
-def local_today(patient: Patient) -> date:
-    return datetime.now(ZoneInfo(patient.timezone)).date()
 
 
 def _sources(rules: Ruleset, track: Track) -> set[str]:
@@ -202,7 +198,7 @@ async def evaluate_subjects(
     results: list[Evaluated] = []
     groups: dict[date, list[Subject]] = defaultdict(list)
     for subject in subjects:
-        groups[as_of or local_today(subject.patient)].append(subject)
+        groups[as_of or local_today(subject.patient.timezone)].append(subject)
     for day, group in groups.items():
         closed = [s for s in group if baselines.closed(rules, s.enrollment, day)]
         kept = await baselines.load(session, rules, [s.enrollment.id for s in closed])
@@ -336,7 +332,7 @@ async def patient_progress(
     as_of: date | None,
 ) -> PatientProgress:
     subjects = await active_subjects(session, [patient])
-    day = as_of or local_today(patient)
+    day = as_of or local_today(patient.timezone)
     evaluated = await evaluate_subjects(session, rules, subjects, day)
     audit_service.record_patient(
         session,

@@ -10,7 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from app.auth.dependencies import PEOPLE, STAFF, CurrentPrincipal, Role, ensure_role
+from app.auth.dependencies import CurrentPrincipal, ensure_role
+from app.auth.principal import PEOPLE, STAFF, Role
 from app.db import SessionDep
 from app.patients import service as patients_service
 from app.patients.models import Patient

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, CreatedMixin, IdMixin, utcnow
+from app.clock import utcnow
+from app.db import Base, CreatedMixin, IdMixin
 
 
 class Patient(IdMixin, CreatedMixin, Base):

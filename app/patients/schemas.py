@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from app.clock import utc_today
 from app.schemas import Name, ReadModel, StrictModel, Timezone
 
 Sex = Literal["female", "male", "other", "unknown"]
@@ -44,7 +45,7 @@ def _check_mbi(value: str) -> str:
 
 
 def _check_birth_date(value: date) -> date:
-    if not date(1900, 1, 1) <= value <= date.today():
+    if not date(1900, 1, 1) <= value <= utc_today():
         raise ValueError("birth_date must be between 1900-01-01 and today")
     return value
 

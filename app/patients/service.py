@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth import credentials
-from app.auth.dependencies import Principal
-from app.db import flush_or_conflict, utcnow
+from app.auth.principal import Principal
+from app.clock import utcnow
+from app.db import flush_or_conflict
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.outcomes import service as outcomes_service
 from app.outcomes.rules import Ruleset

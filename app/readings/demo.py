@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import Principal
-from app.db import utcnow
+from app.auth.principal import Principal
+from app.clock import utcnow
 from app.devices import service as devices_service
 from app.devices.schemas import DeviceCreate
 from app.patients.models import Patient

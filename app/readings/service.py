@@ -45,13 +45,14 @@ from sqlalchemy.sql import ColumnElement
 
 from app.alerts import service as alerts_service
 from app.audit import service as audit_service
-from app.auth.dependencies import Principal
-from app.db import dialect_insert, new_id, utcnow
+from app.auth.principal import Principal
+from app.clock import local_today, utcnow
+from app.db import dialect_insert, new_id
 from app.devices import service as devices_service
 from app.devices.models import Device
 from app.errors import Conflict, FieldError, Invalid, NotFound
 from app.outcomes import baselines
-from app.pagination import decode_cursor, encode_cursor, keyset_page
+from app.pagination import decode_cursor, encode_cursor, invalid_cursor, keyset_page
 from app.patients.models import Patient
 from app.readings import units
 from app.readings.glucose import GlucoseSample, glucose_metrics
@@ -887,10 +888,7 @@ def _decode_seq(cursor: str | None) -> int:
         (seq,) = values
         return int(seq)
     except ValueError:
-        raise Invalid(
-            "The cursor is not one this server issued.",
-            fields=[FieldError(path="query.cursor", message="invalid cursor")],
-        ) from None
+        raise invalid_cursor() from None
 
 
 async def changes(
@@ -927,10 +925,6 @@ async def changes(
     }
 
 
-def _local_today(patient: Patient) -> date:
-    return utcnow().astimezone(ZoneInfo(patient.timezone)).date()
-
-
 def _day_range(
     patient: Patient, first: Bound | None, last: Bound | None, default_days: int, max_days: int
 ) -> tuple[date, date]:
@@ -940,7 +934,7 @@ def _day_range(
     def as_date(bound: Bound) -> date:
         return bound.astimezone(zone).date() if isinstance(bound, datetime) else bound
 
-    end = as_date(last) if last is not None else _local_today(patient)
+    end = as_date(last) if last is not None else local_today(patient.timezone)
     start = as_date(first) if first is not None else end - timedelta(days=default_days - 1)
     if start > end:
         raise Invalid(

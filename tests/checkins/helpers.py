@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
+from app import clock
 from tests.factories import Actor
 
 TZ = "America/New_York"
@@ -32,7 +32,7 @@ COMPLETE: dict[str, dict[str, int]] = {
 
 
 def local_today(tz: str = TZ) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
+    return clock.local_today(tz)
 
 
 def enroll_msk(start: date) -> dict[str, Any]:

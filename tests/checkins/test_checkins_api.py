@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from app.checkins.instruments import CATALOG
 from app.checkins.models import Checkin
 from app.checkins.schemas import InstrumentCode
-from app.db import utcnow
+from app.clock import utcnow
 from tests.checkins.helpers import (
     COMPLETE,
     PHQ9_ITEMS,

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from app.auth.passwords import Passwords
 from app.auth.tokens import ACCESS_AUDIENCE, TokenKeys, encode_access
-from app.db import utcnow
+from app.clock import utcnow
 from app.organizations import service as organizations_service
 from tests.conftest import TEST_SECRET
 from tests.factories import make_org

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from app.db import utcnow
+from app.clock import utcnow
 from app.patients.models import Patient
 from tests.factories import make_org, make_patient
 
