@@ -20,7 +20,7 @@ from app.clock import utcnow
 from app.devices import service as devices_service
 from app.devices.schemas import DeviceCreate
 from app.patients.models import Patient
-from app.readings import service as readings_service
+from app.readings import ingest as ingest_service
 from app.readings.schemas import MAX_BATCH, validate_reading
 
 DAYS = 28
@@ -49,7 +49,7 @@ async def _store(
 ) -> int:
     stored = 0
     for start in range(0, len(bodies), MAX_BATCH):
-        results = await readings_service.ingest(
+        results = await ingest_service.ingest(
             session,
             principal=principal,
             patient=patient,

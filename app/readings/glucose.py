@@ -2,7 +2,7 @@
 
 Battelino T, et al. "Clinical Targets for Continuous Glucose Monitoring Data Interpretation:
 Recommendations From the International Consensus on Time in Range." Diabetes Care 2019;42:1593.
-Targets and formulas as quoted in shared/domain.md ("CGM").
+Targets and formulas as quoted in docs/rules.md ("CGM").
 
 Invariants:
 - percentages are shares of readings (with regular CGM sampling, share of readings = share of

@@ -15,7 +15,7 @@ class Reading(IdMixin, Base):
     """One measurement of a patient, values in canonical units; deleted ones stay as tombstones.
 
     `seq` is the patient's change sequence: assigned on insert and bumped again on delete, so
-    ordering a patient's rows by `seq` replays every change in commit order (see service).
+    ordering a patient's rows by `seq` replays every change in commit order (see `feed.py`).
     """
 
     __tablename__ = "readings"

@@ -10,7 +10,11 @@ from app.db import SessionDep
 from app.errors import error_responses
 from app.pagination import Cursor, Limit, Page
 from app.patients.dependencies import IngestPatient, ReachablePatient
-from app.readings import service as readings_service
+from app.readings import deletion as deletion_service
+from app.readings import feed as feed_service
+from app.readings import ingest as ingest_service
+from app.readings import queries as queries_service
+from app.readings.bounds import parse_bound
 from app.readings.schemas import (
     BatchResult,
     ChangesPage,
@@ -57,7 +61,7 @@ async def create_reading(
     response: Response,
 ) -> IngestResult:
     """Store one reading: 201 created, or 200 with the stored id when it is a repeat."""
-    result = await readings_service.ingest_one(
+    result = await ingest_service.ingest_one(
         session, principal=principal, patient=patient, reading=body
     )
     if result.status == "duplicate":
@@ -70,7 +74,7 @@ async def ingest_batch(
     body: ReadingBatch, patient: IngestPatient, principal: CurrentPrincipal, session: SessionDep
 ) -> Response:
     """Store up to 1000 readings together; each item is created, duplicate or invalid."""
-    results = await readings_service.ingest(
+    results = await ingest_service.ingest(
         session, principal=principal, patient=patient, readings=body.readings
     )
     return json_response(BatchResult(results=results), exclude_none=True)
@@ -88,13 +92,13 @@ async def list_readings(
     cursor: Cursor = None,
 ) -> Response:
     """The patient's readings, newest first, values in canonical units."""
-    items, next_cursor = await readings_service.list_readings(
+    items, next_cursor = await queries_service.list_readings(
         session,
         principal=principal,
         patient=patient,
         reading_type=type,
-        first=readings_service.parse_bound(from_, "from"),
-        last=readings_service.parse_bound(to, "to"),
+        first=parse_bound(from_, "from"),
+        last=parse_bound(to, "to"),
         limit=limit,
         cursor=cursor,
     )
@@ -110,7 +114,7 @@ async def reading_changes(
     cursor: Cursor = None,
 ) -> Response:
     """Every change after `cursor` in server order (deletes included), to mirror the readings."""
-    page = await readings_service.changes(
+    page = await feed_service.changes(
         session, principal=principal, patient=patient, limit=limit, cursor=cursor
     )
     return data_response(page)
@@ -126,13 +130,13 @@ async def daily_readings(
     to: ToQuery = None,
 ) -> Response:
     """Per local day (default the last 30): count, mean, min, max; blood pressure per component."""
-    daily = await readings_service.daily(
+    daily = await queries_service.daily(
         session,
         principal=principal,
         patient=patient,
         reading_type=type,
-        first=readings_service.parse_bound(from_, "from"),
-        last=readings_service.parse_bound(to, "to"),
+        first=parse_bound(from_, "from"),
+        last=parse_bound(to, "to"),
     )
     return data_response(daily)
 
@@ -146,12 +150,12 @@ async def glucose_metrics(
     to: ToQuery = None,
 ) -> GlucoseMetricsRead:
     """CGM consensus metrics (time in range, GMI, CV) over local days (default the last 14)."""
-    return await readings_service.glucose_metrics_for(
+    return await queries_service.glucose_metrics_for(
         session,
         principal=principal,
         patient=patient,
-        first=readings_service.parse_bound(from_, "from"),
-        last=readings_service.parse_bound(to, "to"),
+        first=parse_bound(from_, "from"),
+        last=parse_bound(to, "to"),
     )
 
 
@@ -165,7 +169,7 @@ async def delete_reading(
     session: SessionDep,
 ) -> Response:
     """Delete a reading (kept as a tombstone for the changes feed); repeating it is harmless."""
-    await readings_service.delete_reading(
+    await deletion_service.delete_reading(
         session, principal=principal, patient=patient, reading_id=reading_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

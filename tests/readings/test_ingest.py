@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, text
 
-from app.readings.service import PG_BATCH_ROW_FIELDS
+from app.readings.ingest import PG_BATCH_ROW_FIELDS
 from tests.factories import OrgWorld, PatientWorld, make_patient
 from tests.readings.helpers import (
     BASE_TIME,

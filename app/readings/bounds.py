@@ -1,0 +1,111 @@
+"""The `from`/`to` of read-backs: parsing, local-day ranges, and the conditions they select.
+
+Invariants:
+- a bound is a date (a local day, inclusive) or a timestamp with an offset; anything else is a
+  422 naming the query field (docs/api.md "Readings");
+- days are local days in the reading's IANA zone, fixed when stored (`local_date`): a reading at
+  23:30 in New York counts for that New York day (docs/rules.md "Data rules");
+- a local-day condition is always paired with a UTC time window one day wider on each side, so
+  date filters use the (patient, type, effective_at) index and still select exactly by
+  `local_date`;
+- a day range (daily, metrics) maps timestamps to the patient's local day, is never reversed,
+  and spans at most the caller's maximum.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.sql import ColumnElement
+
+from app.clock import local_today
+from app.errors import FieldError, Invalid
+from app.patients.models import Patient
+from app.readings.models import Reading
+
+Bound = date | datetime
+
+# UTC offsets in use span -12:00..+14:00: a local day lies within a day either side of the
+# same UTC date, which lets date filters use the (patient, type, effective_at) index.
+_DAY_MARGIN = timedelta(days=1)
+
+
+def parse_bound(raw: str | None, name: str) -> Bound | None:
+    """A `from`/`to` query value: a date (local day) or a timestamp with offset."""
+    if raw is None:
+        return None
+    problem = f"{name} must be a date (YYYY-MM-DD) or a timestamp with an offset"
+    if len(raw) == 10:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    else:
+        try:
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    raise Invalid(
+        f"Invalid query: {problem}.", fields=[FieldError(path=f"query.{name}", message=problem)]
+    )
+
+
+def _from_day(first: date) -> list[ColumnElement[bool]]:
+    return [
+        Reading.local_date >= first,
+        Reading.effective_at >= datetime.combine(first, time(), UTC) - _DAY_MARGIN,
+    ]
+
+
+def _to_day(last: date) -> list[ColumnElement[bool]]:
+    return [
+        Reading.local_date <= last,
+        Reading.effective_at
+        < datetime.combine(last + timedelta(days=1), time(), UTC) + _DAY_MARGIN,
+    ]
+
+
+def local_days(first: date, last: date) -> list[ColumnElement[bool]]:
+    """Conditions selecting readings on local days first..last, using the time index."""
+    return [*_from_day(first), *_to_day(last)]
+
+
+def bound_conditions(first: Bound | None, last: Bound | None) -> list[ColumnElement[bool]]:
+    """Conditions selecting readings from `first` to `last` (either may be absent)."""
+    conditions: list[ColumnElement[bool]] = []
+    if isinstance(first, datetime):
+        conditions.append(Reading.effective_at >= first)
+    elif isinstance(first, date):
+        conditions += _from_day(first)
+    if isinstance(last, datetime):
+        conditions.append(Reading.effective_at <= last)
+    elif isinstance(last, date):
+        conditions += _to_day(last)
+    return conditions
+
+
+def day_range(
+    patient: Patient, first: Bound | None, last: Bound | None, default_days: int, max_days: int
+) -> tuple[date, date]:
+    """Local-day range from `from`/`to` (timestamps map to the patient's local day)."""
+    zone = ZoneInfo(patient.timezone)
+
+    def as_date(bound: Bound) -> date:
+        return bound.astimezone(zone).date() if isinstance(bound, datetime) else bound
+
+    end = as_date(last) if last is not None else local_today(patient.timezone)
+    start = as_date(first) if first is not None else end - timedelta(days=default_days - 1)
+    if start > end:
+        raise Invalid(
+            "Invalid query: from is after to.",
+            fields=[FieldError(path="query.from", message="from must not be after to")],
+        )
+    if (end - start).days + 1 > max_days:
+        message = f"the range may span at most {max_days} days"
+        raise Invalid(
+            f"Invalid query: {message}.", fields=[FieldError(path="query.from", message=message)]
+        )
+    return start, end
