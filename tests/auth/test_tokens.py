@@ -234,33 +234,6 @@ async def test_malformed_grants_are_400(
     assert response.json()["error"] == error
 
 
-async def test_device_secret_must_match(app: FastAPI, client: httpx.AsyncClient) -> None:
-    from tests.factories import make_patient
-
-    org = await make_org(app)
-    patient = await make_patient(app, org)
-    wrong = await client.post(
-        "/v1/auth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": patient.device_client_id,
-            "client_secret": "not-the-secret",
-        },
-    )
-    assert wrong.status_code == 401
-    assert wrong.json()["error"] == "invalid_client"
-    right = await client.post(
-        "/v1/auth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": patient.device_client_id,
-            "client_secret": patient.device_secret,
-        },
-    )
-    assert right.status_code == 200
-    assert "refresh_token" not in right.json() or right.json()["refresh_token"] is None
-
-
 def test_encode_access_round_trip(app: FastAPI) -> None:
     keys: TokenKeys = app.state.token_keys
     subject, org = uuid.uuid4(), uuid.uuid4()

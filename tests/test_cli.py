@@ -93,4 +93,4 @@ def test_serve_migrates_and_listens_from_any_directory(
         assert (tmp_path / "data" / "access-rpm.db").exists()
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)  # also closes the stderr pipe

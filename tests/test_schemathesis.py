@@ -114,6 +114,8 @@ def _pin_real_ids(case: OpenApiCase, real_ids: dict[str, list[str]]) -> None:
             params[name] = options[digest % len(options)]
 
 
+pytestmark = pytest.mark.schemathesis
+
 # The live app's schema, from a throwaway instance; requests go to the `world` fixture's app.
 schema = schemathesis.openapi.from_dict(create_app(make_settings("sqlite+aiosqlite://")).openapi())
 
