@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from app.auth.dependencies import CurrentPrincipal
 from app.db import SessionDep
 from app.devices import service as devices_service
-from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceList, DeviceRead
+from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceList
 from app.patients.dependencies import ReachablePatient
 
 router = APIRouter(prefix="/v1/patients/{patient_id}/devices", tags=["devices"])
@@ -26,8 +26,7 @@ async def list_devices(
     patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep
 ) -> DeviceList:
     """The patient's devices, including revoked ones."""
-    rows = await devices_service.list_devices(session, principal=principal, patient=patient)
-    return DeviceList(items=[DeviceRead.model_validate(d) for d in rows])
+    return await devices_service.list_devices(session, principal=principal, patient=patient)
 
 
 @router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -16,7 +16,7 @@ from app.auth import credentials
 from app.auth.principal import Principal
 from app.clock import utcnow
 from app.devices.models import Device
-from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceRead
+from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceList, DeviceRead
 from app.errors import NotFound
 from app.patients.models import Patient
 
@@ -60,12 +60,13 @@ async def register(
 
 async def list_devices(
     session: AsyncSession, *, principal: Principal, patient: Patient
-) -> list[Device]:
+) -> DeviceList:
+    """The patient's devices, newest first, revoked ones included."""
     rows = await session.scalars(
         select(Device).where(Device.patient_id == patient.id).order_by(Device.created_at.desc())
     )
     _audit(session, principal, patient, "read", None)
-    return list(rows)
+    return DeviceList(items=[DeviceRead.model_validate(d) for d in rows])
 
 
 async def revoke(

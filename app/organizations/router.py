@@ -17,10 +17,9 @@ async def create_clinician(
     body: ClinicianCreate, principal: CurrentAdmin, session: SessionDep, passwords: PasswordsDep
 ) -> StaffRead:
     """Create a clinician account in the admin's organization."""
-    clinician = await organizations_service.create_clinician(
+    return await organizations_service.create_clinician(
         session, principal=principal, passwords=passwords, body=body
     )
-    return StaffRead.model_validate(clinician)
 
 
 @router.get("")
@@ -28,7 +27,6 @@ async def list_clinicians(
     principal: CurrentAdmin, session: SessionDep, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[StaffRead]:
     """The organization's staff accounts (clinicians and admins), newest first."""
-    users, next_cursor = await organizations_service.list_staff(
+    return await organizations_service.list_staff(
         session, principal=principal, limit=limit, cursor=cursor
     )
-    return Page(items=[StaffRead.model_validate(u) for u in users], next_cursor=next_cursor)

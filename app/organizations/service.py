@@ -10,8 +10,8 @@ from app.auth.passwords import Passwords
 from app.auth.principal import Principal
 from app.db import flush_or_conflict
 from app.organizations.models import Organization
-from app.organizations.schemas import ClinicianCreate
-from app.pagination import keyset_page
+from app.organizations.schemas import ClinicianCreate, StaffRead
+from app.pagination import Page, keyset_page
 
 EMAIL_TAKEN = "An account with this email already exists."
 
@@ -36,7 +36,7 @@ async def create_organization_with_admin(
 
 async def create_clinician(
     session: AsyncSession, *, principal: Principal, passwords: Passwords, body: ClinicianCreate
-) -> User:
+) -> StaffRead:
     clinician = User(
         organization_id=principal.organization_id,
         role="clinician",
@@ -46,16 +46,17 @@ async def create_clinician(
     )
     session.add(clinician)
     await flush_or_conflict(session, EMAIL_TAKEN)
-    return clinician
+    return StaffRead.model_validate(clinician)
 
 
 async def list_staff(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: str | None
-) -> tuple[list[User], str | None]:
+) -> Page[StaffRead]:
+    """The organization's staff accounts (clinicians and admins), newest first."""
     statement = select(User).where(
         User.organization_id == principal.organization_id, User.role.in_(("admin", "clinician"))
     )
-    return await keyset_page(
+    users, next_cursor = await keyset_page(
         session,
         statement,
         time_column=User.created_at,
@@ -63,3 +64,4 @@ async def list_staff(
         limit=limit,
         cursor=cursor,
     )
+    return Page(items=[StaffRead.model_validate(u) for u in users], next_cursor=next_cursor)
