@@ -6,7 +6,7 @@ the API serves it as `GET /v1/instruments`.
 Invariants:
 - items are listed in questionnaire order, and an item id is stable for the life of a version
   (answers are stored by item id, and the same instrument version must be used across a care
-  period, shared/domain.md "Outcome measures");
+  period, docs/rules.md "Outcome measures");
 - an option `value` is the value that is scored, never a display position;
 - `scored` items add up to the total; other items (PHQ-9 difficulty, daily check-in) are kept but
   do not count.
@@ -16,9 +16,10 @@ reproduce, translate, display or distribute"). PROMIS (HealthMeasures terms of u
 (WHO licence) wording is licensed, so their `text` is a short label written for this catalog, not
 the official item; a deployment that administers them must show the licensed wording.
 
-LOINC codes: panels and scores from shared/domain.md; item codes from the CMS ACCESS FHIR IG
-questionnaires (DSACMS/cmmi-access-model, Questionnaire-PHQ9/-PROMISPhysicalFunction/
--PROMISPainInterferenceSF) and LOINC-coded public questionnaires for GAD-7.
+LOINC codes: panels and scores from docs/rules.md "Codes and units"; item codes from the CMS
+ACCESS FHIR IG questionnaires (DSACMS/cmmi-access-model, Questionnaire-PHQ9/
+-PROMISPhysicalFunction/-PROMISPainInterferenceSF) and LOINC-coded public questionnaires for
+GAD-7.
 """
 
 from __future__ import annotations
@@ -255,8 +256,8 @@ PAIN_NRS: Final = Instrument(
     ),
 )
 
-# WHODAS 2.0 12-item, simple scoring: items 1-5, sum 12-60 (shared/domain.md). Item ids follow
-# the CMS ACCESS IG linkIds whodas-s1 .. whodas-s12; the IG gives no LOINC codes.
+# WHODAS 2.0 12-item, simple scoring: items 1-5, sum 12-60 (docs/rules.md "WHODAS 2.0 12-item").
+# Item ids follow the CMS ACCESS IG linkIds whodas-s1 .. whodas-s12; the IG gives no LOINC codes.
 _WHODAS_SCALE: Final = _scale("None", "Mild", "Moderate", "Severe", "Extreme or cannot do", start=1)
 _WHODAS_LABELS: Final = (
     "Standing for a long time",

@@ -1,6 +1,6 @@
 """The safety net for self-harm answers: what the patient is shown, and the alert the team gets.
 
-shared/domain.md: PHQ-9 item 9 (thoughts of being better off dead or of self-harm) above 0 must
+docs/rules.md "PHQ-9": item 9 (thoughts of being better off dead or of self-harm) above 0 must
 raise an urgent clinician alert at once and tell the patient about crisis resources: 988 (the
 US Suicide & Crisis Lifeline, call or text, 24/7) and 911 for immediate danger.
 """

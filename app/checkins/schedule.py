@@ -1,12 +1,13 @@
 """Which check-ins are due on a patient's local date: pure rules over plain data (no I/O).
 
-The rules (issue 4; shared/domain.md "Outcome measures"):
+The rules (docs/rules.md "Outcome measures"):
 
 - `daily`: every day, for everyone (enrolled or not).
 - MSK: `pain_nrs` every 7 days; `promis_pi_6a` and `promis_pf_6b` every 30 days.
 - BH: `phq9` every 14 days if the enrollment lists depression, `gad7` every 14 days if it lists
-  anxiety; `whodas12` once in the first 60 days of the care period (baseline, domain.md: "within
-  60 days of the care-period start") and once in its last 60 days (end of period).
+  anxiety; `whodas12` once in the first 60 days of the care period (baseline, reported within
+  60 days of the care-period start: docs/rules.md "Data rules") and once in its last 60 days
+  (end of period).
 - MSK and BH: `pgic` once in the last 60 days of the care period (the CMS ACCESS IG reports PGIC
   in both tracks: Bundle-MSKReportDataBundleExample, Bundle-BHReportDataBundleExample, and its
   MSK and BH PGIC questionnaires).

@@ -191,10 +191,10 @@ def _banded(
     bands: tuple[Band, ...],
     flags: tuple[str, ...] = (),
 ) -> Score:
-    # At most one missing item, prorated. shared/domain.md: PHQ-9 "More than one missing item: not
+    # At most one missing item, prorated. docs/rules.md "PHQ-9": "More than one missing item: not
     # scorable". With one missing, the missing item takes the mean of the answered items (NHS Data
     # Dictionary, "Patient Health Questionnaire-9": missing values "substituted with the average
-    # score of the non-missing items"; it allows two, domain.md allows one). GAD-7 follows the
+    # score of the non-missing items"; it allows two, docs/rules.md allows one). GAD-7 follows the
     # same rule for consistency: both come from the PHQ family and share the 0-3 response scale.
     result = _prorated_total(instrument, answers, max_missing=1)
     if result is None:
@@ -301,7 +301,7 @@ PROMIS_PF_6B_TSCORES: Final[Mapping[int, tuple[float, float]]] = {
 def _promis(
     instrument: Instrument, table: Mapping[int, tuple[float, float]], answers: Mapping[str, int]
 ) -> Score:
-    # All items required, no prorating (shared/domain.md "PROMIS short forms"): a summed-score
+    # All items required, no prorating (docs/rules.md "PROMIS short forms"): a summed-score
     # table is only valid for the complete form.
     missing = _missing(instrument, answers)
     if missing:

@@ -204,7 +204,8 @@ async def _check_version(
         .limit(1)
     )
     if other is not None:
-        # shared/domain.md: the same PROM instrument and version across a care period.
+        # docs/rules.md "Outcome measures": the same PROM instrument and version across a care
+        # period.
         raise Conflict(
             f"This care period already uses {code} version {other}; answer that version "
             f"(the instrument version is fixed within a care period)."

@@ -1,4 +1,4 @@
-"""Who qualifies for which track (domain.md, "Tracks and qualifying conditions"); pure rules.
+"""Who qualifies for which track (docs/rules.md "Tracks and qualifying conditions"); pure rules.
 
 `enrollment_problem` returns the violated rule as a sentence, or None when the enrollment is valid.
 """

@@ -565,7 +565,7 @@ def test_score_raises_with_every_problem() -> None:
 
 
 def _expected_band(total: int, cuts: Sequence[tuple[int, str]]) -> str:
-    """The last band whose lower cut-point is <= total (cut-points as printed in domain.md)."""
+    """The last band whose lower cut-point is <= total (cut-points as in docs/rules.md)."""
     return [name for low, name in cuts if low <= total][-1]
 
 

@@ -1,4 +1,4 @@
-"""Track qualification rules (domain.md, "Tracks and qualifying conditions"), table-driven."""
+"""Track qualification rules (docs/rules.md "Tracks and qualifying conditions"), table-driven."""
 
 from __future__ import annotations
 
