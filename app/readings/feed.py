@@ -8,7 +8,8 @@ Invariants:
   `seq > cursor` therefore never skips a change committed later with a smaller number (gaps
   from skipped duplicates are harmless). SQLite already serialises writers (BEGIN IMMEDIATE).
 - A delete gives the tombstone a new sequence number: the feed shows it again as op "delete",
-  and a follower from any cursor ends with exactly the live set.
+  and a follower from any cursor ends with exactly the live set (docs/api.md "Readings"; a
+  property test follows the feed through random writes).
 - The cursor is opaque (the last seq seen); an empty page hands back the cursor it was given.
 """
 

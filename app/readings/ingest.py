@@ -1,8 +1,9 @@
 """Ingest: store each reading exactly once, and everything that follows from storing it.
 
 Invariants:
-- Repeats are decided by the database: a unique index on (patient, client_id) and a partial one
-  on (patient, identity hash) for readings without client_id (`app/readings/identity.py`).
+- Repeats (docs/api.md "Readings") are decided by the database: a unique index on
+  (patient, client_id) and a partial one on (patient, identity hash) for readings without
+  client_id (`app/readings/identity.py`).
   Rows are written with INSERT ... ON CONFLICT DO NOTHING RETURNING, so of two concurrent
   identical requests each reading is stored once and the other request reports it as a
   duplicate with the stored id; nobody gets a unique-violation 500. A tombstoned reading still
@@ -15,7 +16,8 @@ Invariants:
 - Values are stored in canonical units; `effective_at` at most 10 minutes in the future and in
   2000 or later; a steps interval ends after it starts and within 25 hours (one local day).
 - Days are local days in the reading's IANA zone (the body's `timezone`, else the patient's),
-  fixed when stored: a reading at 23:30 in New York counts for that New York day.
+  fixed when stored: a reading at 23:30 in New York counts for that New York day
+  (docs/rules.md "Data rules").
 - In the same transaction, for readings stored now only (a duplicate changes nothing): the
   daily rollups are added to, cached outcome baselines covering a late eligible reading are
   invalidated, alerts open (`app/readings/alert_rules.py`), and the write is audited.
