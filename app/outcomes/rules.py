@@ -7,7 +7,7 @@ ruleset; code holds none of them. A bad ruleset stops startup with the reason.
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +32,10 @@ MeasureName = Literal[
 MEASURE_ORDER: tuple[MeasureName, ...] = MeasureName.__args__  # type: ignore[attr-defined]
 RULESETS = Path(__file__).parent / "rulesets"
 DEFAULT_RULESET = RULESETS / "access-2026.1.toml"
+# A source named `checkin:<instrument>:<score>` is a scored check-in; any other is a reading type.
+CHECKIN_PREFIX = "checkin:"
+# Reading types that are lab results: valid for `lab_days`, and a baseline may predate the period.
+LAB_SOURCES = frozenset({"hba1c", "ldl", "egfr", "uacr"})
 
 
 class _Data(BaseModel):
@@ -47,6 +51,23 @@ class Windows(_Data):
     bp_min_readings: int = Field(ge=1)
     end_of_period_days: int = Field(ge=0)
     final_window_days: int = Field(gt=0)
+
+    # The baseline window (docs/rules.md "Data rules"): a baseline starts in the first
+    # `baseline_days` of the care period; a blood-pressure baseline is the mean of the
+    # `observation_days` window starting then, so its observations may reach further.
+
+    def baseline_last(self, start: date) -> date:
+        """The last day a baseline may start, for a care period starting on `start`."""
+        return start + timedelta(days=self.baseline_days - 1)
+
+    @property
+    def baseline_reach_days(self) -> int:
+        """Days from the care-period start to the last day a baseline observation may have."""
+        return self.baseline_days - 1 + self.observation_days - 1
+
+    def baseline_reach(self, start: date) -> date:
+        """The last day a baseline observation may have, for a care period starting on `start`."""
+        return start + timedelta(days=self.baseline_reach_days)
 
 
 class Threshold(_Data):
@@ -124,6 +145,20 @@ class MeasureRule(_Data):
     @property
     def sources(self) -> tuple[str, ...]:
         return (self.source,) if isinstance(self.source, str) else self.source
+
+    @property
+    def from_checkins(self) -> bool:
+        """Whether the measure is judged on scored check-ins rather than readings."""
+        return all(s.startswith(CHECKIN_PREFIX) for s in self.sources)
+
+    @property
+    def from_labs(self) -> bool:
+        return set(self.sources) <= LAB_SOURCES
+
+    @property
+    def is_blood_pressure(self) -> bool:
+        """Judged on the mean of several cuff readings, not on one observation."""
+        return self.sources == ("blood_pressure",)
 
 
 class Ruleset(_Data):
