@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.models import Alert
@@ -131,6 +131,23 @@ async def list_alerts(
         resource_type="alert",
     )
     return alerts, next_cursor
+
+
+async def open_urgent_counts(
+    session: AsyncSession, *, patient_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Open urgent alerts per patient, for patients the caller has already reached (those
+    without any are absent); not audited here: the caller audits the read it is part of."""
+    if not patient_ids:
+        return {}
+    rows = await session.execute(
+        select(Alert.patient_id, func.count())
+        .where(
+            Alert.patient_id.in_(patient_ids), Alert.status == "open", Alert.severity == "urgent"
+        )
+        .group_by(Alert.patient_id)
+    )
+    return {patient_id: int(count) for patient_id, count in rows}
 
 
 async def _reachable_alert(
