@@ -5,14 +5,15 @@ window has closed the baseline cannot change unless a reading is added to or rem
 so it is computed once and kept (`OutcomeBaseline`). Invariants: a cached baseline is used only
 for the ruleset version that computed it; storing is idempotent under concurrency (ON CONFLICT
 DO NOTHING); any reading written or tombstoned for a day inside a kept window drops that entry
-in the same transaction (`invalidate`).
+in the same transaction (`invalidate`). The window's last day is the ruleset's
+`Windows.baseline_reach`, the same day the loader and `targets.baseline_value` stop at.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import utcnow
 from app.db import upsert_insert
 from app.outcomes.models import OutcomeBaseline
+from app.outcomes.observations import Value
 from app.outcomes.rules import MeasureRule, Ruleset
-from app.outcomes.targets import Value
 from app.patients.models import Enrollment
 
 CACHED_SOURCES = frozenset({"blood_pressure", "weight"})
@@ -31,17 +32,13 @@ def cacheable(rule: MeasureRule) -> bool:
     return rule.kind == "target" and set(rule.sources) <= CACHED_SOURCES
 
 
-def window_last(rules: Ruleset, enrollment: Enrollment) -> date:
-    w = rules.windows
-    return enrollment.start_date + timedelta(days=w.baseline_days + w.observation_days - 2)
-
-
-def closed(rules: Ruleset, enrollment: Enrollment, as_of: date) -> bool:
-    return min(as_of, enrollment.end_date) > window_last(rules, enrollment)
+def closed(enrollment: Enrollment, *, rules: Ruleset, as_of: date) -> bool:
+    """Whether no observation can change the enrollment's baselines as of `as_of`."""
+    return min(as_of, enrollment.end_date) > rules.windows.baseline_reach(enrollment.start_date)
 
 
 async def load(
-    session: AsyncSession, rules: Ruleset, enrollment_ids: Sequence[uuid.UUID]
+    session: AsyncSession, *, rules: Ruleset, enrollment_ids: Sequence[uuid.UUID]
 ) -> dict[tuple[uuid.UUID, str], Value | None]:
     """Kept baselines by (enrollment id, measure); a None value means none was recorded."""
     if not enrollment_ids:
@@ -69,6 +66,7 @@ async def load(
 
 async def store(
     session: AsyncSession,
+    *,
     rules: Ruleset,
     entries: Iterable[tuple[Enrollment, str, Value | None]],
 ) -> None:
@@ -79,7 +77,7 @@ async def store(
             "measure": measure,
             "patient_id": enrollment.patient_id,
             "rules_version": rules.version,
-            "window_last": window_last(rules, enrollment),
+            "window_last": rules.windows.baseline_reach(enrollment.start_date),
             "value": value.value if value else None,
             "secondary": value.secondary if value else None,
             "at": value.at if value else None,
@@ -95,7 +93,9 @@ async def store(
 
 
 async def invalidate(session: AsyncSession, patient_id: uuid.UUID, days: Iterable[date]) -> None:
-    """Drop the patient's kept baselines whose window reaches any of `days`."""
+    """Drop the patient's kept baselines whose window reaches any of `days`.
+
+    Positional, unlike the rest of the package: the readings service calls it so."""
     earliest = min(days, default=None)
     if earliest is None:
         return

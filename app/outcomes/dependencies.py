@@ -1,3 +1,5 @@
+"""The ruleset in use, loaded and validated once at startup (`app.state.rules`)."""
+
 from __future__ import annotations
 
 from typing import Annotated

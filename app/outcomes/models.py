@@ -1,3 +1,5 @@
+"""Tables of the outcomes package: only the cache of closed baselines (`baselines`)."""
+
 from __future__ import annotations
 
 import uuid

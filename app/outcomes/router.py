@@ -1,3 +1,9 @@
+"""Outcome routes: HTTP only, one service call each.
+
+Invariants: a patient's progress is reached through `ReachablePatient` (out of reach: 404); the
+organization's attainment is for its staff only; both answer with the ruleset in use.
+"""
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,7 +14,7 @@ from fastapi import APIRouter, Query
 from app.auth.dependencies import CurrentPrincipal, CurrentStaff
 from app.clock import utc_today
 from app.db import SessionDep
-from app.outcomes import service as outcomes_service
+from app.outcomes import organization, progress
 from app.outcomes.dependencies import RulesDep
 from app.outcomes.rules import Track
 from app.outcomes.schemas import PatientProgress, TrackAttainment
@@ -32,7 +38,7 @@ async def get_progress(
     as_of: AsOf = None,
 ) -> PatientProgress:
     """Where the patient stands against each outcome target, per active enrollment."""
-    return await outcomes_service.patient_progress(
+    return await progress.patient_progress(
         session, principal=principal, patient=patient, rules=rules, as_of=as_of
     )
 
@@ -46,7 +52,7 @@ async def get_attainment(
     as_of: Annotated[date | None, Query(description="Report date; default: today (UTC).")] = None,
 ) -> TrackAttainment:
     """The organization's Outcome Attainment Rate, threshold and projected payment."""
-    return await outcomes_service.organization_attainment(
+    return await organization.organization_attainment(
         session,
         principal=principal,
         rules=rules,

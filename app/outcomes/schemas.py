@@ -1,3 +1,9 @@
+"""What the outcome routes answer (docs/api.md "Progress toward outcome targets").
+
+Invariants: answers only, nothing here is read from a request body; money is in USD; a rate is a
+share in 0..1, None when nobody is counted.
+"""
+
 from __future__ import annotations
 
 import uuid

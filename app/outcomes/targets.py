@@ -1,7 +1,8 @@
 """Progress toward one outcome target: baseline, current value, status; pure functions.
 
 Inputs are plain observations (one list per source, e.g. eligible cuff readings or scored PHQ-9
-check-ins) and a ruleset; no I/O. Definitions (domain.md "Data rules", rules in the ruleset):
+check-ins, see `observations`) and a ruleset; no I/O. Definitions (docs/rules.md "Outcome
+measures", "Data rules"; every number is in the ruleset):
 
 - Blood pressure: the mean of >= `bp_min_readings` eligible readings within `observation_days`.
   Baseline: the first such window whose first reading falls in the first `baseline_days` of the
@@ -11,6 +12,7 @@ check-ins) and a ruleset; no I/O. Definitions (domain.md "Data rules", rules in 
 - Labs: baseline is the latest result from `lab_days` before the start to the end of the
   baseline window; current is the latest result within `lab_days` of the report date (it may be
   the baseline result itself, which then shows control but no improvement).
+- Submission-only measures (eGFR and UACR, WHODAS) are met when present, not against a target.
 - The report date is the as-of date, or the period's last day once the period is over (the
   end-of-period report describes the period itself).
 - Status: `met` when the target holds for the current value; otherwise `insufficient_data` when
@@ -20,53 +22,19 @@ check-ins) and a ruleset; no I/O. Definitions (domain.md "Data rules", rules in 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Literal
 
-from app.outcomes.rules import MeasureName, MeasureRule, Ruleset, Track
+from app.outcomes import needed
+from app.outcomes.observations import CarePeriod, Point, Value, mean, recent, single, within
+from app.outcomes.rules import MeasureName, MeasureRule, Ruleset, Windows
 
 Status = Literal["met", "on_track", "off_track", "insufficient_data", "not_applicable"]
-LAB_SOURCES = frozenset({"hba1c", "ldl", "egfr", "uacr"})
+# Least advanced first: a patient's overall status is the first of these among their measures.
+NEED_ORDER: tuple[Status, ...] = ("off_track", "insufficient_data", "on_track", "met")
 _EPSILON = 1e-9
-
-
-@dataclass(frozen=True, slots=True)
-class Point:
-    """One observation: a reading or a scored check-in, in the measure's unit."""
-
-    id: uuid.UUID
-    at: datetime
-    day: date  # the patient's local day
-    value: float
-    secondary: float | None = None  # blood pressure: diastolic
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    value: float
-    at: datetime
-    n: int
-    ids: tuple[uuid.UUID, ...]
-    secondary: float | None = None
-    components: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class CarePeriod:
-    track: Track
-    conditions: tuple[str, ...]
-    start: date
-    end: date
-    height_cm: float | None = None
-
-    def report_date(self, as_of: date) -> date:
-        return min(as_of, self.end)
-
-    def day(self, as_of: date) -> int:
-        return (self.report_date(as_of) - self.start).days + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,40 +49,13 @@ class Progress:
     projected: float | None = None
 
 
-def _days(points: Sequence[Point], first: date, last: date) -> list[Point]:
-    return [p for p in points if first <= p.day <= last]
-
-
-def _mean(points: Sequence[Point]) -> Value:
-    secondaries = [p.secondary for p in points if p.secondary is not None]
-    return Value(
-        value=round(sum(p.value for p in points) / len(points), 1),
-        at=max(p.at for p in points),
-        n=len(points),
-        ids=tuple(p.id for p in points),
-        secondary=round(sum(secondaries) / len(secondaries), 1) if secondaries else None,
-    )
-
-
-def _single(point: Point) -> Value:
-    return Value(value=point.value, at=point.at, n=1, ids=(point.id,), secondary=point.secondary)
-
-
-def _is_bp(rule: MeasureRule) -> bool:
-    return rule.sources == ("blood_pressure",)
-
-
-def _is_lab(rule: MeasureRule) -> bool:
-    return set(rule.sources) <= LAB_SOURCES
-
-
 def baseline_value(
-    rule: MeasureRule, rules: Ruleset, period: CarePeriod, points: Sequence[Point]
+    rule: MeasureRule, *, windows: Windows, period: CarePeriod, points: Sequence[Point]
 ) -> Value | None:
-    w = rules.windows
-    last = period.start + timedelta(days=w.baseline_days - 1)
-    if _is_bp(rule):
-        candidates = _days(points, period.start, last + timedelta(days=w.observation_days - 1))
+    w = windows
+    last = w.baseline_last(period.start)
+    if rule.is_blood_pressure:
+        candidates = within(points, period.start, w.baseline_reach(period.start))
         # Two pointers over the day-ordered readings: the window starting at reading `first`
         # covers readings first..stop-1.
         stop = 0
@@ -126,37 +67,35 @@ def baseline_value(
             while stop < len(candidates) and candidates[stop].day <= end:
                 stop += 1
             if stop - first >= w.bp_min_readings:
-                return _mean(candidates[first:stop])
+                return mean(candidates[first:stop])
         return None
-    if _is_lab(rule):
-        found = _days(points, period.start - timedelta(days=w.lab_days), last)
-        return _single(found[-1]) if found else None
-    found = _days(points, period.start, last)
-    return _single(found[0]) if found else None
+    if rule.from_labs:
+        found = within(points, period.start - timedelta(days=w.lab_days), last)
+        return single(found[-1]) if found else None
+    found = within(points, period.start, last)
+    return single(found[0]) if found else None
 
 
 def current_value(
     rule: MeasureRule,
-    rules: Ruleset,
+    *,
+    windows: Windows,
     period: CarePeriod,
     points: Sequence[Point],
     as_of: date,
-    baseline: Value | None,
 ) -> Value | None:
-    w = rules.windows
-    report = period.report_date(as_of)
-    if _is_lab(rule):
+    if rule.from_labs:
         # A lab stays valid for `lab_days`: the baseline result itself may still be current.
-        valid = _days(points, report - timedelta(days=w.lab_days - 1), report)
-        return _single(valid[-1]) if valid else None
-    first = max(period.start, report - timedelta(days=w.observation_days - 1))
-    window = _days(points, first, report)
-    if _is_bp(rule):
-        return _mean(window) if len(window) >= w.bp_min_readings else None
-    return _single(window[-1]) if window else None
+        report = period.report_date(as_of)
+        valid = within(points, report - timedelta(days=windows.lab_days - 1), report)
+        return single(valid[-1]) if valid else None
+    window = recent(points, windows=windows, period=period, as_of=as_of)
+    if rule.is_blood_pressure:
+        return mean(window) if len(window) >= windows.bp_min_readings else None
+    return single(window[-1]) if window else None
 
 
-def meets(rule: MeasureRule, period: CarePeriod, baseline: float | None, current: float) -> bool:
+def meets(rule: MeasureRule, *, period: CarePeriod, baseline: float | None, current: float) -> bool:
     """Whether `current` meets the target: control, or improvement from `baseline`."""
     control = rule.control_threshold(period.track)
     if control is not None and current < control:
@@ -179,7 +118,7 @@ def meets(rule: MeasureRule, period: CarePeriod, baseline: float | None, current
     )
 
 
-def goal(rule: MeasureRule, period: CarePeriod, baseline: float | None) -> float | None:
+def goal(rule: MeasureRule, *, baseline: float | None) -> float | None:
     """The value to reach (at most, or at least when higher is better) by improvement."""
     if baseline is None:
         return None
@@ -196,7 +135,7 @@ def goal(rule: MeasureRule, period: CarePeriod, baseline: float | None) -> float
 
 
 def target_of(
-    rule: MeasureRule, period: CarePeriod, baseline: Value | None
+    rule: MeasureRule, *, period: CarePeriod, baseline: Value | None
 ) -> dict[str, float | str | None]:
     target: dict[str, float | str | None] = {"kind": rule.kind}
     if rule.kind == "submission":
@@ -214,15 +153,17 @@ def target_of(
         target["improvement"] = rule.improvement
     if rule.improvement_percent is not None:
         target["improvement_percent"] = rule.improvement_percent
-    target["goal"] = goal(rule, period, baseline.value if baseline else None)
+    target["goal"] = goal(rule, baseline=baseline.value if baseline else None)
     target["provisional"] = "yes" if rule.provisional else "no"
     return target
 
 
-def trend_projection(points: Sequence[Point], first: date, last: date, end: date) -> float | None:
+def trend_projection(
+    points: Sequence[Point], *, first: date, last: date, end: date
+) -> float | None:
     """Least-squares line through the daily means of the window, evaluated on `end`."""
     by_day: dict[date, list[float]] = {}
-    for p in _days(points, first, last):
+    for p in within(points, first, last):
         by_day.setdefault(p.day, []).append(p.value)
     if len(by_day) < 2:
         return None
@@ -234,79 +175,35 @@ def trend_projection(points: Sequence[Point], first: date, last: date, end: date
     return round(mean_y + slope * (end.toordinal() - mean_x), 1)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _what(rule: MeasureRule) -> str:
-    if _is_bp(rule):
-        return "blood pressure readings with your connected cuff"
-    if rule.sources == ("weight",):
-        return "a weight measurement"
-    if _is_lab(rule):
-        return f"a {rule.label} lab result"
-    return f"the {rule.label} check-in"
-
-
-def _needed_missing(
-    rule: MeasureRule,
-    rules: Ruleset,
-    period: CarePeriod,
-    points: Sequence[Point],
-    as_of: date,
-    baseline: Value | None,
-) -> str:
-    w = rules.windows
-    report = period.report_date(as_of)
-    baseline_last = period.start + timedelta(days=w.baseline_days - 1)
-    if baseline is None and report <= baseline_last:
-        by = baseline_last.isoformat()
-        if _is_bp(rule):
-            return (
-                f"Take {w.bp_min_readings} blood pressure readings with your connected cuff "
-                f"within {w.observation_days} days, starting by {by}, to set your starting point."
-            )
-        return f"Your starting point needs {_what(rule)} by {by}."
-    if _is_bp(rule):
-        first = max(period.start, report - timedelta(days=w.observation_days - 1))
-        have = len(_days(points, first, report))
-        more = w.bp_min_readings - have
-        return (
-            f"Take {_plural(more, 'more blood pressure reading')} with your connected cuff in "
-            f"the next {w.observation_days} days ({w.bp_min_readings} within "
-            f"{w.observation_days} days are needed)."
-        )
-    if _is_lab(rule):
-        return f"Your care team needs {_what(rule)} from the last {w.lab_days // 30} months."
-    return f"Complete {_what(rule)} (one from the last {w.observation_days} days is needed)."
-
-
 def _submission(
     rule: MeasureRule,
-    rules: Ruleset,
+    *,
+    windows: Windows,
     period: CarePeriod,
     sources: Mapping[str, Sequence[Point]],
     as_of: date,
 ) -> Progress:
-    w = rules.windows
+    """A submission-only measure: eGFR and UACR once per period (each may predate it by
+    `lab_days`), or a check-in at the start and again in the last `final_window_days`."""
+    w = windows
     report = period.report_date(as_of)
-    target = target_of(rule, period, None)
-    if _is_lab(rule):
+    target = target_of(rule, period=period, baseline=None)
+    if rule.from_labs:
         found: dict[str, Point] = {}
         for source in rule.sources:
-            points = _days(
+            points = within(
                 sources.get(source, ()), period.start - timedelta(days=w.lab_days), report
             )
             if points:
                 found[source] = points[-1]
         if len(found) < len(rule.sources):
-            missing = " and ".join(s for s in rule.sources if s not in found)
+            missing = [s for s in rule.sources if s not in found]
             return Progress(
                 rule.name,
                 True,
                 "insufficient_data",
                 target,
-                needed=f"Your care team needs a {missing} lab result this care period.",
+                needed=needed.labs_missing(missing),
             )
         latest = max(found.values(), key=lambda p: p.at)
         value = Value(
@@ -318,20 +215,24 @@ def _submission(
         )
         return Progress(rule.name, True, "met", target, baseline=value, current=value)
     checkins = sources.get(rule.sources[0], ())
-    baseline = baseline_value(rule, rules, period, checkins)
+    baseline = baseline_value(rule, windows=w, period=period, points=checkins)
     final_first = period.end - timedelta(days=w.final_window_days - 1)
-    closing = _days(checkins, final_first, report)
-    current = _single(closing[-1]) if closing else None
+    closing = within(checkins, final_first, report)
+    current = single(closing[-1]) if closing else None
     if baseline is None:
-        needed = f"Complete {_what(rule)} to record your starting point."
-        return Progress(rule.name, True, "insufficient_data", target, needed=needed)
+        return Progress(
+            rule.name, True, "insufficient_data", target, needed=needed.first_checkin(rule)
+        )
     if current is not None:
         return Progress(rule.name, True, "met", target, baseline=baseline, current=current)
-    if report < final_first:
-        needed = f"Complete {_what(rule)} again from {final_first.isoformat()}."
-        return Progress(rule.name, True, "on_track", target, baseline=baseline, needed=needed)
-    needed = f"Complete {_what(rule)} again before {period.end.isoformat()}."
-    return Progress(rule.name, True, "insufficient_data", target, baseline=baseline, needed=needed)
+    return Progress(
+        rule.name,
+        True,
+        "on_track" if report < final_first else "insufficient_data",
+        target,
+        baseline=baseline,
+        needed=needed.closing_checkin(rule, opens=final_first, end=period.end, report=report),
+    )
 
 
 class _Unknown:
@@ -343,6 +244,7 @@ UNKNOWN = _Unknown()
 
 def evaluate(
     rule: MeasureRule,
+    *,
     rules: Ruleset,
     period: CarePeriod,
     sources: Mapping[str, Sequence[Point]],
@@ -351,18 +253,21 @@ def evaluate(
 ) -> Progress:
     """Progress of one measure. `sources` maps each source name to its points, oldest first;
     `known_baseline` is a baseline kept from an earlier evaluation (its window closed)."""
+    w = rules.windows
     if not rule.applies_to(period.track, list(period.conditions)):
-        return Progress(rule.name, False, "not_applicable", target_of(rule, period, None))
+        return Progress(
+            rule.name, False, "not_applicable", target_of(rule, period=period, baseline=None)
+        )
     if rule.kind == "submission":
-        return _submission(rule, rules, period, sources, as_of)
+        return _submission(rule, windows=w, period=period, sources=sources, as_of=as_of)
     points = sources.get(rule.sources[0], ())
     baseline = (
-        baseline_value(rule, rules, period, points)
+        baseline_value(rule, windows=w, period=period, points=points)
         if isinstance(known_baseline, _Unknown)
         else known_baseline
     )
-    current = current_value(rule, rules, period, points, as_of, baseline)
-    target = target_of(rule, period, baseline)
+    current = current_value(rule, windows=w, period=period, points=points, as_of=as_of)
+    target = target_of(rule, period=period, baseline=baseline)
     base = baseline.value if baseline else None
 
     def progress(status: Status, **more: object) -> Progress:
@@ -376,48 +281,32 @@ def evaluate(
             **more,  # type: ignore[arg-type]
         )
 
-    if current is not None and meets(rule, period, base, current.value):
+    if current is not None and meets(rule, period=period, baseline=base, current=current.value):
         return progress("met")
     report = period.report_date(as_of)
-    baseline_closed = report > period.start + timedelta(days=rules.windows.baseline_days - 1)
+    baseline_closed = report > w.baseline_last(period.start)
     can_control = rule.control_threshold(period.track) is not None
     same_lab = current is not None and baseline is not None and current.ids == baseline.ids
-    if _is_lab(rule) and same_lab:
-        return progress(
-            "insufficient_data",
-            needed=f"Your care team needs a new {rule.label} lab result to show improvement.",
-        )
+    if rule.from_labs and same_lab:
+        return progress("insufficient_data", needed=needed.new_lab(rule))
     if current is None or (baseline is None and not baseline_closed):
         return progress(
             "insufficient_data",
-            needed=_needed_missing(rule, rules, period, points, as_of, baseline),
+            needed=needed.missing(
+                rule, windows=w, period=period, points=points, as_of=as_of, baseline=baseline
+            ),
         )
     if baseline is None and not can_control:
-        return progress(
-            "insufficient_data",
-            needed="No starting value was recorded in the first "
-            f"{rules.windows.baseline_days} days, so improvement cannot be shown.",
-        )
-    first = report - timedelta(days=rules.windows.trend_days - 1)
-    projected = trend_projection(points, max(first, period.start), report, period.end)
+        return progress("insufficient_data", needed=needed.no_baseline(windows=w))
+    first = report - timedelta(days=w.trend_days - 1)
+    projected = trend_projection(
+        points, first=max(first, period.start), last=report, end=period.end
+    )
+    sentence = needed.improve(rule, track=period.track, goal=goal(rule, baseline=base))
     if projected is None:
-        return progress("on_track", needed=_improve_sentence(rule, period, base))
-    status: Status = "on_track" if meets(rule, period, base, projected) else "off_track"
-    return progress(status, needed=_improve_sentence(rule, period, base), projected=projected)
-
-
-def _improve_sentence(rule: MeasureRule, period: CarePeriod, baseline: float | None) -> str:
-    parts = []
-    control = rule.control_threshold(period.track)
-    unit = f" {rule.unit}" if rule.unit and not rule.unit.startswith("{") else ""
-    if control is not None:
-        parts.append(f"below {control:g}{unit}")
-    target = goal(rule, period, baseline)
-    if target is not None:
-        parts.append(f"{'at most' if rule.better == 'lower' else 'at least'} {target:g}{unit}")
-    if rule.control_bmi_below is not None:
-        parts.append(f"a BMI below {rule.control_bmi_below:g} without gaining weight")
-    return f"Goal for {rule.label}: " + " or ".join(parts) + "."
+        return progress("on_track", needed=sentence)
+    on_track = meets(rule, period=period, baseline=base, current=projected)
+    return progress("on_track" if on_track else "off_track", needed=sentence, projected=projected)
 
 
 def attainment(
@@ -431,3 +320,10 @@ def attainment(
     if all(met) if rule == "all" else any(met):
         return True
     return False if period_over else None
+
+
+def least_advanced(statuses: Iterable[Status]) -> Status | None:
+    """The least advanced of `statuses` in `NEED_ORDER` (None: none of them, e.g. no measure
+    applies)."""
+    present = set(statuses)
+    return next((s for s in NEED_ORDER if s in present), None)

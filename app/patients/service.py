@@ -20,7 +20,7 @@ from app.auth.principal import Principal
 from app.clock import utcnow
 from app.db import flush_or_conflict
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.outcomes import service as outcomes_service
+from app.outcomes import panel as outcomes_panel
 from app.outcomes.rules import Ruleset
 from app.pagination import decode_cursor, encode_cursor, keyset_page
 from app.patients.eligibility import care_period_end, enrollment_problem
@@ -206,10 +206,10 @@ async def list_patients(
             limit=limit,
             cursor=cursor,
         )
-        entries = await outcomes_service.panel(session, rules, patients, track=track)
+        entries = await outcomes_panel.panel(session, rules=rules, patients=patients, track=track)
     else:
         everyone = list(await session.scalars(statement))
-        entries = await outcomes_service.panel(session, rules, everyone, track=track)
+        entries = await outcomes_panel.panel(session, rules=rules, patients=everyone, track=track)
         if status is not None:
             everyone = [p for p in everyone if status in entries[p.id].statuses]
         patients, next_cursor = _page_by_need(everyone, entries, order, limit, cursor)
@@ -233,7 +233,7 @@ async def list_patients(
 
 def _page_by_need(
     patients: list[Patient],
-    entries: dict[uuid.UUID, outcomes_service.PanelEntry],
+    entries: dict[uuid.UUID, outcomes_panel.PanelEntry],
     order: str,
     limit: int,
     cursor: str | None,

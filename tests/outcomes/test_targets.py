@@ -1,4 +1,5 @@
-"""Outcome targets against domain.md's table, and the baseline/current/status rules."""
+"""Outcome targets against the table of docs/rules.md "Outcome measures", and the
+baseline/current/status rules."""
 
 from __future__ import annotations
 
@@ -8,15 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from app.outcomes.observations import CarePeriod, Point
 from app.outcomes.rules import RulesError, Ruleset, Track, load_ruleset
-from app.outcomes.targets import (
-    CarePeriod,
-    Point,
-    attainment,
-    evaluate,
-    meets,
-    trend_projection,
-)
+from app.outcomes.targets import attainment, evaluate, meets, trend_projection
 
 RULES = load_ruleset()
 START = date(2026, 7, 5)
@@ -32,7 +27,8 @@ def pt(day_offset: int, value: float, secondary: float | None = None, hour: int 
     return Point(uuid.uuid4(), datetime.combine(day, time(hour), tzinfo=UTC), day, value, secondary)
 
 
-# (measure, track, conditions, baseline, current, met) straight from domain.md's table.
+# (measure, track, conditions, baseline, current, met) straight from docs/rules.md "Outcome
+# measures".
 TARGETS = [
     ("blood_pressure", "eCKM", ["hypertension"], 150, 129.9, True),  # control < 130
     ("blood_pressure", "eCKM", ["hypertension"], 140, 130, False),
@@ -87,7 +83,7 @@ def test_targets(
     met: bool,
 ) -> None:
     rule = RULES.measure(measure)  # type: ignore[arg-type]
-    assert meets(rule, period(track, *conditions), baseline, current) is met
+    assert meets(rule, period=period(track, *conditions), baseline=baseline, current=current) is met
 
 
 # (measure, track, conditions, applicable)
@@ -130,7 +126,13 @@ def test_bp_baseline_is_the_first_window_of_three_readings() -> None:
     rule = RULES.measure("blood_pressure")
     # Days 0 and 20 are isolated; days 30, 35, 44 fall in one 15-day window.
     sources = _bp([(0, 170), (20, 168), (30, 150), (35, 152), (44, 154), (50, 160)])
-    result = evaluate(rule, RULES, period("eCKM", "hypertension"), sources, START + timedelta(60))
+    result = evaluate(
+        rule,
+        rules=RULES,
+        period=period("eCKM", "hypertension"),
+        sources=sources,
+        as_of=START + timedelta(60),
+    )
     assert result.baseline is not None
     assert result.baseline.n == 3  # days 30..44; day 50 is past the window
     assert result.baseline.value == 152.0
@@ -140,23 +142,47 @@ def test_bp_baseline_is_the_first_window_of_three_readings() -> None:
 def test_bp_baseline_window_must_start_in_the_first_60_days() -> None:
     rule = RULES.measure("blood_pressure")
     sources = _bp([(58, 150), (65, 150), (70, 150)])
-    found = evaluate(rule, RULES, period("CKM", "diabetes"), sources, START + timedelta(80))
+    found = evaluate(
+        rule,
+        rules=RULES,
+        period=period("CKM", "diabetes"),
+        sources=sources,
+        as_of=START + timedelta(80),
+    )
     assert found.baseline is not None
     late = _bp([(60, 150), (65, 150), (70, 150)])
-    missing = evaluate(rule, RULES, period("CKM", "diabetes"), late, START + timedelta(80))
+    missing = evaluate(
+        rule,
+        rules=RULES,
+        period=period("CKM", "diabetes"),
+        sources=late,
+        as_of=START + timedelta(80),
+    )
     assert missing.baseline is None
 
 
 def test_bp_current_needs_three_readings_in_15_days() -> None:
     rule = RULES.measure("blood_pressure")
     sources = _bp([(1, 150), (2, 150), (3, 150), (100, 125), (110, 125)])
-    result = evaluate(rule, RULES, period("CKM", "diabetes"), sources, START + timedelta(110))
+    result = evaluate(
+        rule,
+        rules=RULES,
+        period=period("CKM", "diabetes"),
+        sources=sources,
+        as_of=START + timedelta(110),
+    )
     assert result.current is None
     assert result.status == "insufficient_data"
     assert result.needed is not None
     assert "Take 1 more blood pressure reading" in result.needed
     more = _bp([(1, 150), (2, 150), (3, 150), (100, 125), (105, 125), (110, 125)])
-    done = evaluate(rule, RULES, period("CKM", "diabetes"), more, START + timedelta(110))
+    done = evaluate(
+        rule,
+        rules=RULES,
+        period=period("CKM", "diabetes"),
+        sources=more,
+        as_of=START + timedelta(110),
+    )
     assert done.status == "met"
     assert done.current is not None
     assert done.current.n == 3
@@ -171,11 +197,11 @@ def test_status_on_and_off_track_follow_the_projected_trend() -> None:
     flat = [(d, 155.0) for d in range(80, 110)]
     p = period("CKM", "diabetes")
     as_of = START + timedelta(109)
-    on = evaluate(rule, RULES, p, _bp(base + falling), as_of)
+    on = evaluate(rule, rules=RULES, period=p, sources=_bp(base + falling), as_of=as_of)
     assert on.status == "on_track"
     assert on.projected is not None
     assert on.projected < 145
-    off = evaluate(rule, RULES, p, _bp(base + flat), as_of)
+    off = evaluate(rule, rules=RULES, period=p, sources=_bp(base + flat), as_of=as_of)
     assert off.status == "off_track"
     assert off.projected == 155.0
     assert (
@@ -185,26 +211,39 @@ def test_status_on_and_off_track_follow_the_projected_trend() -> None:
 
 def test_trend_projection_is_least_squares_on_daily_means() -> None:
     points = [pt(0, 10), pt(0, 12), pt(1, 12), pt(2, 13)]  # daily means 11, 12, 13
-    assert trend_projection(points, START, START + timedelta(2), START + timedelta(10)) == 21.0
-    assert trend_projection([pt(0, 10)], START, START, START + timedelta(10)) is None
+    assert (
+        trend_projection(points, first=START, last=START + timedelta(2), end=START + timedelta(10))
+        == 21.0
+    )
+    assert trend_projection([pt(0, 10)], first=START, last=START, end=START + timedelta(10)) is None
 
 
 def test_labs_baseline_may_predate_the_period_and_stays_valid_for_a_year() -> None:
     rule = RULES.measure("hba1c")
     p = period("CKM", "diabetes")
     only_baseline = {"hba1c": [pt(-200, 8.4)]}
-    waiting = evaluate(rule, RULES, p, only_baseline, START + timedelta(100))
+    waiting = evaluate(
+        rule, rules=RULES, period=p, sources=only_baseline, as_of=START + timedelta(100)
+    )
     assert waiting.baseline is not None
     assert waiting.current == waiting.baseline
     assert waiting.status == "insufficient_data"
     assert waiting.needed == "Your care team needs a new HbA1c lab result to show improvement."
-    expired = evaluate(rule, RULES, p, only_baseline, START + timedelta(200))
+    expired = evaluate(
+        rule, rules=RULES, period=p, sources=only_baseline, as_of=START + timedelta(200)
+    )
     assert expired.current is None
     assert expired.needed == "Your care team needs a HbA1c lab result from the last 12 months."
-    controlled = evaluate(rule, RULES, p, {"hba1c": [pt(-100, 6.6)]}, START + timedelta(200))
+    controlled = evaluate(
+        rule,
+        rules=RULES,
+        period=p,
+        sources={"hba1c": [pt(-100, 6.6)]},
+        as_of=START + timedelta(200),
+    )
     assert controlled.status == "met"
     improved = {"hba1c": [pt(-400, 9.9), pt(-200, 8.4), pt(150, 7.8)]}
-    result = evaluate(rule, RULES, p, improved, START + timedelta(200))
+    result = evaluate(rule, rules=RULES, period=p, sources=improved, as_of=START + timedelta(200))
     assert result.baseline is not None
     assert result.baseline.value == 8.4  # the 400-day-old result is too old
     assert result.status == "met"  # 0.6 point drop
@@ -213,7 +252,13 @@ def test_labs_baseline_may_predate_the_period_and_stays_valid_for_a_year() -> No
 def test_prom_without_baseline_after_day_60_cannot_improve() -> None:
     rule = RULES.measure("depression")
     sources = {"checkin:phq9:total": [pt(70, 15), pt(100, 12)]}
-    result = evaluate(rule, RULES, period("BH", "depression"), sources, START + timedelta(100))
+    result = evaluate(
+        rule,
+        rules=RULES,
+        period=period("BH", "depression"),
+        sources=sources,
+        as_of=START + timedelta(100),
+    )
     assert result.status == "insufficient_data"
     assert result.needed is not None
     assert "improvement cannot be shown" in result.needed
@@ -221,7 +266,13 @@ def test_prom_without_baseline_after_day_60_cannot_improve() -> None:
 
 def test_baseline_still_possible_in_the_first_60_days() -> None:
     rule = RULES.measure("blood_pressure")
-    result = evaluate(rule, RULES, period("CKM", "diabetes"), _bp([(3, 150)]), START + timedelta(5))
+    result = evaluate(
+        rule,
+        rules=RULES,
+        period=period("CKM", "diabetes"),
+        sources=_bp([(3, 150)]),
+        as_of=START + timedelta(5),
+    )
     assert result.status == "insufficient_data"
     assert result.needed is not None
     assert "to set your starting point" in result.needed
@@ -231,12 +282,18 @@ def test_baseline_still_possible_in_the_first_60_days() -> None:
 def test_egfr_uacr_needs_both_results() -> None:
     rule = RULES.measure("egfr_uacr")
     p = period("CKM", "ckd_3a")
-    partial = evaluate(rule, RULES, p, {"egfr": [pt(-30, 52)]}, START + timedelta(30))
+    partial = evaluate(
+        rule, rules=RULES, period=p, sources={"egfr": [pt(-30, 52)]}, as_of=START + timedelta(30)
+    )
     assert partial.status == "insufficient_data"
     assert partial.needed is not None
     assert "uacr" in partial.needed
     both = evaluate(
-        rule, RULES, p, {"egfr": [pt(-30, 52)], "uacr": [pt(10, 45)]}, START + timedelta(30)
+        rule,
+        rules=RULES,
+        period=p,
+        sources={"egfr": [pt(-30, 52)], "uacr": [pt(10, 45)]},
+        as_of=START + timedelta(30),
     )
     assert both.status == "met"
     assert both.baseline is not None
@@ -247,18 +304,28 @@ def test_whodas_submission_at_start_and_end() -> None:
     rule = RULES.measure("function_whodas")
     p = period("BH", "depression")
     source = "checkin:whodas12:total"
-    mid = evaluate(rule, RULES, p, {source: [pt(5, 30)]}, START + timedelta(100))
+    mid = evaluate(
+        rule, rules=RULES, period=p, sources={source: [pt(5, 30)]}, as_of=START + timedelta(100)
+    )
     assert mid.status == "on_track"
-    late = evaluate(rule, RULES, p, {source: [pt(5, 30)]}, END)
+    late = evaluate(rule, rules=RULES, period=p, sources={source: [pt(5, 30)]}, as_of=END)
     assert late.status == "insufficient_data"
-    done = evaluate(rule, RULES, p, {source: [pt(5, 30), pt(330, 24)]}, END)
+    done = evaluate(
+        rule, rules=RULES, period=p, sources={source: [pt(5, 30), pt(330, 24)]}, as_of=END
+    )
     assert done.status == "met"
 
 
 def test_report_date_stops_at_the_end_of_the_period() -> None:
     rule = RULES.measure("depression")
     sources = {"checkin:phq9:total": [pt(2, 20), pt(360, 9)]}
-    after = evaluate(rule, RULES, period("BH", "depression"), sources, END + timedelta(40))
+    after = evaluate(
+        rule,
+        rules=RULES,
+        period=period("BH", "depression"),
+        sources=sources,
+        as_of=END + timedelta(40),
+    )
     assert after.status == "met"
 
 
@@ -288,8 +355,8 @@ def test_changing_a_threshold_is_a_data_change(tmp_path: Path) -> None:
     changed.write_text(text.replace("improvement = 15\n", "improvement = 10\n"))
     rules: Ruleset = load_ruleset(changed)
     p = period("CKM", "diabetes")
-    assert not meets(RULES.measure("blood_pressure"), p, 150, 139)
-    assert meets(rules.measure("blood_pressure"), p, 150, 139)
+    assert not meets(RULES.measure("blood_pressure"), period=p, baseline=150, current=139)
+    assert meets(rules.measure("blood_pressure"), period=p, baseline=150, current=139)
 
 
 def test_a_broken_ruleset_stops_with_the_reason(tmp_path: Path) -> None:
