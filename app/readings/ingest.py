@@ -46,7 +46,7 @@ from app.db import new_id
 from app.errors import Conflict, FieldError, Invalid
 from app.outcomes import baselines
 from app.patients.models import Patient
-from app.readings import feed, rollups, units
+from app.readings import catalog, feed, rollups, units
 from app.readings.alert_rules import alert_specs
 from app.readings.identity import identity_hash, values_json
 from app.readings.models import Reading
@@ -157,7 +157,7 @@ def prepare(
     row = {
         "patient_id": batch.patient_id,
         "type": item.type,
-        "code": units.loinc_code(item.type, values),
+        "code": catalog.loinc_code(item.type, values),
         "effective_at": effective_at,
         "utc_offset_minutes": int(offset.total_seconds() // 60),
         "timezone": zone,

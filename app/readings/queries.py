@@ -27,7 +27,7 @@ from app.audit import service as audit_service
 from app.auth.principal import Principal
 from app.pagination import keyset_page
 from app.patients.models import Patient
-from app.readings import units
+from app.readings import catalog
 from app.readings.bounds import Bound, bound_conditions, day_range, local_days
 from app.readings.glucose import GlucoseSample, glucose_metrics
 from app.readings.models import Reading, ReadingDay
@@ -39,10 +39,10 @@ MAX_DAILY_DAYS = 731
 MAX_METRICS_DAYS = 90
 DEFAULT_DAILY_DAYS = 30
 DEFAULT_METRICS_DAYS = 14
-CGM_CODE = units.GLUCOSE_LOINC_BY_SPECIMEN["interstitial"]
+CGM_CODE = catalog.GLUCOSE_LOINC_BY_SPECIMEN["interstitial"]
 
 VALUE_FIELDS = tuple(name for name in TYPE_FIELDS if name != "end_at")
-UNITS = {name: spec.unit for name, spec in units.READING_TYPES.items()}
+UNITS = {name: spec.unit for name, spec in catalog.READING_TYPES.items()}
 
 
 @lru_cache(maxsize=64)
@@ -195,8 +195,8 @@ async def daily(
     rows = await connection.execute(
         _DAILY, {"patient_id": patient.id, "type": reading_type, "first": start, "last": end}
     )
-    spec = units.READING_TYPES[reading_type]
-    order = {name: i for i, name in enumerate(units.NUMERIC_FIELDS[reading_type])}
+    spec = catalog.READING_TYPES[reading_type]
+    order = {name: i for i, name in enumerate(catalog.NUMERIC_FIELDS[reading_type])}
     decimals = {f.name: f.decimals for f in spec.numeric}
     items: list[dict[str, Any]] = [
         {

@@ -25,7 +25,7 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert
-from app.readings import units
+from app.readings import catalog
 from app.readings.bounds import local_days
 from app.readings.models import Reading, ReadingDay
 
@@ -52,7 +52,7 @@ def _aggregate(rows: Sequence[tuple[str, date, dict[str, Any]]]) -> dict[DayKey,
     """Each numeric component of (type, local day, values) rows, aggregated per day."""
     days: dict[DayKey, _Day] = defaultdict(_Day)
     for reading_type, local_date, values in rows:
-        for component in units.NUMERIC_FIELDS[reading_type]:
+        for component in catalog.NUMERIC_FIELDS[reading_type]:
             value = values.get(component)
             if isinstance(value, int | float):
                 days[(reading_type, component, local_date)].add(float(value))

@@ -3,7 +3,7 @@
 Request bodies are a union discriminated by `type` with one strict model per reading type, so the
 OpenAPI document shows each type's fields. These models check structure only (field names and
 JSON types, an offset on every timestamp); units, conversions and plausible ranges are
-`units.normalize`'s job, done in the service, so that a batch reports every item's problems with
+`units.normalize`'s job, done by ingest, so that a batch reports every item's problems with
 the same messages a single POST gets.
 
 A batch validates its items one by one (`ReadingItem`): an invalid item becomes an

@@ -1,6 +1,6 @@
 """Reading catalog: conversions, range edges and problem messages, table-driven.
 
-Expected conversions are computed by hand from the factors in shared/domain.md.
+Expected conversions are computed by hand from the factors in docs/rules.md "Scoring references".
 """
 
 from __future__ import annotations
@@ -9,17 +9,15 @@ import math
 
 import pytest
 
-from app.readings.units import (
+from app.readings.catalog import (
     BLOOD_PRESSURE_COMPONENTS,
     NUMERIC_FIELDS,
     READING_TYPES,
-    FieldProblem,
     canonical_unit,
     component_loinc,
     loinc_code,
-    normalize,
-    round_half_up,
 )
+from app.readings.units import FieldProblem, normalize, round_half_up
 
 # A valid body per type; tests override one field at a time.
 BASE: dict[str, dict[str, object]] = {
