@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.outcomes.observations import CarePeriod, Point
-from app.outcomes.rules import RulesError, Ruleset, Track, load_ruleset
-from app.outcomes.targets import attainment, evaluate, meets, trend_projection
+from app.outcomes.rules import MeasureRule, RulesError, Ruleset, Track, load_ruleset
+from app.outcomes.targets import Progress, attainment, evaluate, meets, trend_projection
 
 RULES = load_ruleset()
 START = date(2026, 7, 5)
@@ -118,6 +118,12 @@ def test_applicability(measure: str, track: Track, conditions: list[str], applic
     assert RULES.measure(measure).applies_to(track, conditions) is applicable  # type: ignore[arg-type]
 
 
+def _progress(
+    rule: MeasureRule, p: CarePeriod, sources: dict[str, list[Point]], as_of: date
+) -> Progress:
+    return evaluate(rule, rules=RULES, period=p, sources=sources, as_of=as_of)
+
+
 def _bp(offsets_values: list[tuple[int, float]]) -> dict[str, list[Point]]:
     return {"blood_pressure": [pt(d, v, v - 50) for d, v in offsets_values]}
 
@@ -126,13 +132,7 @@ def test_bp_baseline_is_the_first_window_of_three_readings() -> None:
     rule = RULES.measure("blood_pressure")
     # Days 0 and 20 are isolated; days 30, 35, 44 fall in one 15-day window.
     sources = _bp([(0, 170), (20, 168), (30, 150), (35, 152), (44, 154), (50, 160)])
-    result = evaluate(
-        rule,
-        rules=RULES,
-        period=period("eCKM", "hypertension"),
-        sources=sources,
-        as_of=START + timedelta(60),
-    )
+    result = _progress(rule, period("eCKM", "hypertension"), sources, START + timedelta(60))
     assert result.baseline is not None
     assert result.baseline.n == 3  # days 30..44; day 50 is past the window
     assert result.baseline.value == 152.0
@@ -142,47 +142,23 @@ def test_bp_baseline_is_the_first_window_of_three_readings() -> None:
 def test_bp_baseline_window_must_start_in_the_first_60_days() -> None:
     rule = RULES.measure("blood_pressure")
     sources = _bp([(58, 150), (65, 150), (70, 150)])
-    found = evaluate(
-        rule,
-        rules=RULES,
-        period=period("CKM", "diabetes"),
-        sources=sources,
-        as_of=START + timedelta(80),
-    )
+    found = _progress(rule, period("CKM", "diabetes"), sources, START + timedelta(80))
     assert found.baseline is not None
     late = _bp([(60, 150), (65, 150), (70, 150)])
-    missing = evaluate(
-        rule,
-        rules=RULES,
-        period=period("CKM", "diabetes"),
-        sources=late,
-        as_of=START + timedelta(80),
-    )
+    missing = _progress(rule, period("CKM", "diabetes"), late, START + timedelta(80))
     assert missing.baseline is None
 
 
 def test_bp_current_needs_three_readings_in_15_days() -> None:
     rule = RULES.measure("blood_pressure")
     sources = _bp([(1, 150), (2, 150), (3, 150), (100, 125), (110, 125)])
-    result = evaluate(
-        rule,
-        rules=RULES,
-        period=period("CKM", "diabetes"),
-        sources=sources,
-        as_of=START + timedelta(110),
-    )
+    result = _progress(rule, period("CKM", "diabetes"), sources, START + timedelta(110))
     assert result.current is None
     assert result.status == "insufficient_data"
     assert result.needed is not None
     assert "Take 1 more blood pressure reading" in result.needed
     more = _bp([(1, 150), (2, 150), (3, 150), (100, 125), (105, 125), (110, 125)])
-    done = evaluate(
-        rule,
-        rules=RULES,
-        period=period("CKM", "diabetes"),
-        sources=more,
-        as_of=START + timedelta(110),
-    )
+    done = _progress(rule, period("CKM", "diabetes"), more, START + timedelta(110))
     assert done.status == "met"
     assert done.current is not None
     assert done.current.n == 3
@@ -197,11 +173,11 @@ def test_status_on_and_off_track_follow_the_projected_trend() -> None:
     flat = [(d, 155.0) for d in range(80, 110)]
     p = period("CKM", "diabetes")
     as_of = START + timedelta(109)
-    on = evaluate(rule, rules=RULES, period=p, sources=_bp(base + falling), as_of=as_of)
+    on = _progress(rule, p, _bp(base + falling), as_of)
     assert on.status == "on_track"
     assert on.projected is not None
     assert on.projected < 145
-    off = evaluate(rule, rules=RULES, period=p, sources=_bp(base + flat), as_of=as_of)
+    off = _progress(rule, p, _bp(base + flat), as_of)
     assert off.status == "off_track"
     assert off.projected == 155.0
     assert (
@@ -222,28 +198,18 @@ def test_labs_baseline_may_predate_the_period_and_stays_valid_for_a_year() -> No
     rule = RULES.measure("hba1c")
     p = period("CKM", "diabetes")
     only_baseline = {"hba1c": [pt(-200, 8.4)]}
-    waiting = evaluate(
-        rule, rules=RULES, period=p, sources=only_baseline, as_of=START + timedelta(100)
-    )
+    waiting = _progress(rule, p, only_baseline, START + timedelta(100))
     assert waiting.baseline is not None
     assert waiting.current == waiting.baseline
     assert waiting.status == "insufficient_data"
     assert waiting.needed == "Your care team needs a new HbA1c lab result to show improvement."
-    expired = evaluate(
-        rule, rules=RULES, period=p, sources=only_baseline, as_of=START + timedelta(200)
-    )
+    expired = _progress(rule, p, only_baseline, START + timedelta(200))
     assert expired.current is None
     assert expired.needed == "Your care team needs a HbA1c lab result from the last 12 months."
-    controlled = evaluate(
-        rule,
-        rules=RULES,
-        period=p,
-        sources={"hba1c": [pt(-100, 6.6)]},
-        as_of=START + timedelta(200),
-    )
+    controlled = _progress(rule, p, {"hba1c": [pt(-100, 6.6)]}, START + timedelta(200))
     assert controlled.status == "met"
     improved = {"hba1c": [pt(-400, 9.9), pt(-200, 8.4), pt(150, 7.8)]}
-    result = evaluate(rule, rules=RULES, period=p, sources=improved, as_of=START + timedelta(200))
+    result = _progress(rule, p, improved, START + timedelta(200))
     assert result.baseline is not None
     assert result.baseline.value == 8.4  # the 400-day-old result is too old
     assert result.status == "met"  # 0.6 point drop
@@ -252,13 +218,7 @@ def test_labs_baseline_may_predate_the_period_and_stays_valid_for_a_year() -> No
 def test_prom_without_baseline_after_day_60_cannot_improve() -> None:
     rule = RULES.measure("depression")
     sources = {"checkin:phq9:total": [pt(70, 15), pt(100, 12)]}
-    result = evaluate(
-        rule,
-        rules=RULES,
-        period=period("BH", "depression"),
-        sources=sources,
-        as_of=START + timedelta(100),
-    )
+    result = _progress(rule, period("BH", "depression"), sources, START + timedelta(100))
     assert result.status == "insufficient_data"
     assert result.needed is not None
     assert "improvement cannot be shown" in result.needed
@@ -266,13 +226,7 @@ def test_prom_without_baseline_after_day_60_cannot_improve() -> None:
 
 def test_baseline_still_possible_in_the_first_60_days() -> None:
     rule = RULES.measure("blood_pressure")
-    result = evaluate(
-        rule,
-        rules=RULES,
-        period=period("CKM", "diabetes"),
-        sources=_bp([(3, 150)]),
-        as_of=START + timedelta(5),
-    )
+    result = _progress(rule, period("CKM", "diabetes"), _bp([(3, 150)]), START + timedelta(5))
     assert result.status == "insufficient_data"
     assert result.needed is not None
     assert "to set your starting point" in result.needed
@@ -282,19 +236,11 @@ def test_baseline_still_possible_in_the_first_60_days() -> None:
 def test_egfr_uacr_needs_both_results() -> None:
     rule = RULES.measure("egfr_uacr")
     p = period("CKM", "ckd_3a")
-    partial = evaluate(
-        rule, rules=RULES, period=p, sources={"egfr": [pt(-30, 52)]}, as_of=START + timedelta(30)
-    )
+    partial = _progress(rule, p, {"egfr": [pt(-30, 52)]}, START + timedelta(30))
     assert partial.status == "insufficient_data"
     assert partial.needed is not None
     assert "uacr" in partial.needed
-    both = evaluate(
-        rule,
-        rules=RULES,
-        period=p,
-        sources={"egfr": [pt(-30, 52)], "uacr": [pt(10, 45)]},
-        as_of=START + timedelta(30),
-    )
+    both = _progress(rule, p, {"egfr": [pt(-30, 52)], "uacr": [pt(10, 45)]}, START + timedelta(30))
     assert both.status == "met"
     assert both.baseline is not None
     assert both.baseline.components == {"egfr": 52, "uacr": 45}
@@ -304,28 +250,18 @@ def test_whodas_submission_at_start_and_end() -> None:
     rule = RULES.measure("function_whodas")
     p = period("BH", "depression")
     source = "checkin:whodas12:total"
-    mid = evaluate(
-        rule, rules=RULES, period=p, sources={source: [pt(5, 30)]}, as_of=START + timedelta(100)
-    )
+    mid = _progress(rule, p, {source: [pt(5, 30)]}, START + timedelta(100))
     assert mid.status == "on_track"
-    late = evaluate(rule, rules=RULES, period=p, sources={source: [pt(5, 30)]}, as_of=END)
+    late = _progress(rule, p, {source: [pt(5, 30)]}, END)
     assert late.status == "insufficient_data"
-    done = evaluate(
-        rule, rules=RULES, period=p, sources={source: [pt(5, 30), pt(330, 24)]}, as_of=END
-    )
+    done = _progress(rule, p, {source: [pt(5, 30), pt(330, 24)]}, END)
     assert done.status == "met"
 
 
 def test_report_date_stops_at_the_end_of_the_period() -> None:
     rule = RULES.measure("depression")
     sources = {"checkin:phq9:total": [pt(2, 20), pt(360, 9)]}
-    after = evaluate(
-        rule,
-        rules=RULES,
-        period=period("BH", "depression"),
-        sources=sources,
-        as_of=END + timedelta(40),
-    )
+    after = _progress(rule, period("BH", "depression"), sources, END + timedelta(40))
     assert after.status == "met"
 
 
@@ -341,8 +277,6 @@ def test_report_date_stops_at_the_end_of_the_period() -> None:
     ],
 )
 def test_attainment(statuses: list[str], rule: str, over: bool, attained: bool | None) -> None:
-    from app.outcomes.targets import Progress
-
     progress = [Progress("depression", True, s, {}) for s in statuses]  # type: ignore[arg-type]
     progress.append(Progress("anxiety", False, "not_applicable", {}))
     assert attainment(progress, rule=rule, period_over=over) is attained  # type: ignore[arg-type]
