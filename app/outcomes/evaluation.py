@@ -58,7 +58,7 @@ def _cached_rules(rules: Ruleset, *, period: CarePeriod) -> list[MeasureRule]:
     return [
         r
         for r in rules.measures_for(period.track)
-        if baselines.cacheable(r) and r.applies_to(period.track, list(period.conditions))
+        if baselines.cacheable(r) and r.applies_to(period.track, conditions=period.conditions)
     ]
 
 

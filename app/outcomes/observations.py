@@ -53,7 +53,7 @@ class CarePeriod:
         return (self.report_date(as_of) - self.start).days + 1
 
 
-def within(points: Sequence[Point], first: date, last: date) -> list[Point]:
+def within(points: Sequence[Point], *, first: date, last: date) -> list[Point]:
     """The points of the days `first` .. `last`."""
     return [p for p in points if first <= p.day <= last]
 
@@ -65,7 +65,7 @@ def recent(
     the ones a current blood pressure, weight or PROM value may come from."""
     report = period.report_date(as_of)
     first = max(period.start, report - timedelta(days=windows.observation_days - 1))
-    return within(points, first, report)
+    return within(points, first=first, last=report)
 
 
 def mean(points: Sequence[Point]) -> Value:

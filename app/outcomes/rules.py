@@ -7,6 +7,7 @@ ruleset; code holds none of them. A bad ruleset stops startup with the reason.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
@@ -131,7 +132,7 @@ class MeasureRule(_Data):
             raise ValueError(f"measure {self.name} has neither a control nor an improvement target")
         return self
 
-    def applies_to(self, track: Track, conditions: list[str]) -> bool:
+    def applies_to(self, track: Track, *, conditions: Iterable[str]) -> bool:
         rule = self.applies.get(track)
         if rule is None:
             return False

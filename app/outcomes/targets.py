@@ -55,7 +55,7 @@ def baseline_value(
     w = windows
     last = w.baseline_last(period.start)
     if rule.is_blood_pressure:
-        candidates = within(points, period.start, w.baseline_reach(period.start))
+        candidates = within(points, first=period.start, last=w.baseline_reach(period.start))
         # Two pointers over the day-ordered readings: the window starting at reading `first`
         # covers readings first..stop-1.
         stop = 0
@@ -70,9 +70,9 @@ def baseline_value(
                 return mean(candidates[first:stop])
         return None
     if rule.from_labs:
-        found = within(points, period.start - timedelta(days=w.lab_days), last)
+        found = within(points, first=period.start - timedelta(days=w.lab_days), last=last)
         return single(found[-1]) if found else None
-    found = within(points, period.start, last)
+    found = within(points, first=period.start, last=last)
     return single(found[0]) if found else None
 
 
@@ -87,7 +87,7 @@ def current_value(
     if rule.from_labs:
         # A lab stays valid for `lab_days`: the baseline result itself may still be current.
         report = period.report_date(as_of)
-        valid = within(points, report - timedelta(days=windows.lab_days - 1), report)
+        valid = within(points, first=report - timedelta(days=windows.lab_days - 1), last=report)
         return single(valid[-1]) if valid else None
     window = recent(points, windows=windows, period=period, as_of=as_of)
     if rule.is_blood_pressure:
@@ -163,7 +163,7 @@ def trend_projection(
 ) -> float | None:
     """Least-squares line through the daily means of the window, evaluated on `end`."""
     by_day: dict[date, list[float]] = {}
-    for p in within(points, first, last):
+    for p in within(points, first=first, last=last):
         by_day.setdefault(p.day, []).append(p.value)
     if len(by_day) < 2:
         return None
@@ -192,7 +192,9 @@ def _submission(
         found: dict[str, Point] = {}
         for source in rule.sources:
             points = within(
-                sources.get(source, ()), period.start - timedelta(days=w.lab_days), report
+                sources.get(source, ()),
+                first=period.start - timedelta(days=w.lab_days),
+                last=report,
             )
             if points:
                 found[source] = points[-1]
@@ -217,7 +219,7 @@ def _submission(
     checkins = sources.get(rule.sources[0], ())
     baseline = baseline_value(rule, windows=w, period=period, points=checkins)
     final_first = period.end - timedelta(days=w.final_window_days - 1)
-    closing = within(checkins, final_first, report)
+    closing = within(checkins, first=final_first, last=report)
     current = single(closing[-1]) if closing else None
     if baseline is None:
         return Progress(
@@ -254,7 +256,7 @@ def evaluate(
     """Progress of one measure. `sources` maps each source name to its points, oldest first;
     `known_baseline` is a baseline kept from an earlier evaluation (its window closed)."""
     w = rules.windows
-    if not rule.applies_to(period.track, list(period.conditions)):
+    if not rule.applies_to(period.track, conditions=period.conditions):
         return Progress(
             rule.name, False, "not_applicable", target_of(rule, period=period, baseline=None)
         )

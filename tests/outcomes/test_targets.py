@@ -115,7 +115,7 @@ APPLICABILITY = [
 
 @pytest.mark.parametrize(("measure", "track", "conditions", "applicable"), APPLICABILITY)
 def test_applicability(measure: str, track: Track, conditions: list[str], applicable: bool) -> None:
-    assert RULES.measure(measure).applies_to(track, conditions) is applicable  # type: ignore[arg-type]
+    assert RULES.measure(measure).applies_to(track, conditions=conditions) is applicable  # type: ignore[arg-type]
 
 
 def _progress(
