@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.checkins.models import Checkin
 from app.outcomes.observations import Point
-from app.outcomes.rules import CHECKIN_PREFIX, LAB_SOURCES, Ruleset, Track
+from app.outcomes.rules import LAB_SOURCES, Ruleset, Track, checkin_source
 from app.patients.models import Enrollment
 from app.readings.models import Reading
 from app.sqltypes import add_days
@@ -100,7 +100,8 @@ async def load_points(
         wanted |= {s for m in rules.measures_for(track) for s in m.sources}
     enrollment_ids = [e.id for e in enrollments]
     connection = await session.connection()  # Core rows: no ORM bookkeeping per row
-    reading_types = sorted(s for s in wanted if not s.startswith(CHECKIN_PREFIX))
+    checkin_sources = {s: parts for s in wanted if (parts := checkin_source(s)) is not None}
+    reading_types = sorted(wanted - checkin_sources.keys())
     if reading_types:
         # Values extracted in SQL: decoding every row's JSON in Python would dominate the time.
         rows = await connection.execute(
@@ -133,7 +134,7 @@ async def load_points(
             else:
                 point = Point(rid, at, day, value)
             found[enrollment_id][kind].append(point)
-    instruments = {s.split(":")[1]: s for s in wanted if s.startswith(CHECKIN_PREFIX)}
+    instruments = {instrument: s for s, (instrument, _) in checkin_sources.items()}
     if instruments:
         checkin_rows = await connection.execute(
             _of_enrollments(
@@ -157,7 +158,7 @@ async def load_points(
         )
         for enrollment_id, cid, instrument, at, day, total, t_score in checkin_rows:
             source = instruments[instrument]
-            score = t_score if source.endswith(":t_score") else total
+            score = t_score if checkin_sources[source][1] == "t_score" else total
             if score is not None:
                 found[enrollment_id][source].append(Point(cid, at, day, float(score)))
     return found

@@ -154,6 +154,7 @@ class MeasureRule(_Data):
 
     @property
     def from_labs(self) -> bool:
+        """Judged on lab results, which stay valid for `lab_days`."""
         return set(self.sources) <= LAB_SOURCES
 
     @property
@@ -185,6 +186,15 @@ class Ruleset(_Data):
 
     def measures_for(self, track: Track) -> list[MeasureRule]:
         return [m for m in self.measures if track in m.applies]
+
+
+def checkin_source(source: str) -> tuple[str, str] | None:
+    """The instrument and score (`total` or `t_score`) a check-in source names; None for a
+    reading type."""
+    if not source.startswith(CHECKIN_PREFIX):
+        return None
+    instrument, _, score = source.removeprefix(CHECKIN_PREFIX).partition(":")
+    return instrument, score
 
 
 class RulesError(ConfigError):
