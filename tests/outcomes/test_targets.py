@@ -304,3 +304,22 @@ def test_a_broken_ruleset_stops_with_the_reason(tmp_path: Path) -> None:
 def test_attainment_threshold_by_period_start() -> None:
     assert RULES.attainment.threshold_for(date(2026, 7, 5)) == 0.5
     assert RULES.attainment.threshold_for(date(2027, 12, 31)) == 0.5
+
+
+def test_the_baseline_window_reaches_into_the_observation_window() -> None:
+    # A baseline starts by day 60 (day 1 = the start); a BP window starting then ends on day 74.
+    assert RULES.windows.baseline_last(START) == date(2026, 9, 2)
+    assert RULES.windows.baseline_reach(START) == date(2026, 9, 16)
+    assert RULES.windows.baseline_reach_days == 73
+
+
+def test_checkin_measures_come_from_their_sources() -> None:
+    from_checkins = {m.name for m in RULES.measures if m.from_checkins}
+    assert from_checkins == {
+        "pain_intensity",
+        "pain_interference",
+        "physical_function",
+        "depression",
+        "anxiety",
+        "function_whodas",
+    }
