@@ -1,4 +1,8 @@
-"""Typed settings, read from the environment (see README "Configuration")."""
+"""Typed settings, read from the environment (see README "Configuration").
+
+Every variable is named `ACCESS_RPM_<FIELD>` (`ACCESS_RPM_ENV`, `ACCESS_RPM_LOGIN_MAX_FAILURES`,
+...); the database URL is also read as `DATABASE_URL`, the name the API contract gives it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ENV_PREFIX = "ACCESS_RPM_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/access-rpm.db"
 MIN_SECRET_LENGTH = 32
 # Values people paste from examples; a production secret must not be one of them.
@@ -23,9 +28,12 @@ class ConfigError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_prefix=ENV_PREFIX, extra="ignore")
 
-    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices(f"{ENV_PREFIX}DATABASE_URL", "DATABASE_URL"),
+    )
     env: Literal["development", "production"] = Field(
         "development", validation_alias="ACCESS_RPM_ENV"
     )

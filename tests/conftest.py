@@ -3,6 +3,8 @@
 SQLite: the migrated schema is built once, then each test gets its own copy of the file.
 PostgreSQL (`TEST_DATABASE_URL`): the schema is rebuilt once per run; each test's rows are
 truncated afterwards. Requests commit for real, so concurrency tests see real transactions.
+Under pytest-xdist every worker has its own PostgreSQL database (`<name>_gw0`, ...), created
+when missing, so workers never see each other's rows.
 """
 
 from __future__ import annotations
@@ -18,13 +20,25 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings
 from app.db import Base, create_engine
 from app.main import create_app
 from app.migrate import upgrade_head
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """This xdist worker's own database: the configured one with the worker id appended."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or worker is None:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+CONFIGURED_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_DATABASE_URL = _worker_database(CONFIGURED_DATABASE_URL)
 TEST_SECRET = "test-secret-" + "k" * 40
 
 
@@ -41,7 +55,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+async def _create_database(configured: str, url: str) -> None:
+    """Create `url`'s database (on the configured server) unless it exists."""
+    name = make_url(url).database
+    engine = create_async_engine(configured, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        exists = await connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+
+
 async def _reset_postgres(url: str) -> None:
+    if CONFIGURED_DATABASE_URL is not None and url != CONFIGURED_DATABASE_URL:
+        await _create_database(CONFIGURED_DATABASE_URL, url)
     engine = create_engine(url)
     async with engine.begin() as connection:
         await connection.execute(text("DROP SCHEMA public CASCADE"))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, Settings, resolve_jwt_secret
+from app.config import ENV_PREFIX, ConfigError, Settings, resolve_jwt_secret
 from app.main import create_app
 
 
@@ -52,3 +53,50 @@ def test_development_generates_and_keeps_a_secret(tmp_path: Path) -> None:
 def test_default_database_is_sqlite_under_data(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert Settings().database_url == "sqlite+aiosqlite:///./data/access-rpm.db"
+
+
+def _variable(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env file
+    return monkeypatch
+
+
+def test_every_setting_is_read_with_the_prefix(clean_environment: pytest.MonkeyPatch) -> None:
+    samples: dict[str, tuple[str, object]] = {
+        "database_url": ("sqlite+aiosqlite:///elsewhere.db", "sqlite+aiosqlite:///elsewhere.db"),
+        "env": ("production", "production"),
+        "data_dir": ("/srv/data", Path("/srv/data")),
+        "jwt_issuer": ("issuer-x", "issuer-x"),
+        "sql_echo": ("true", True),
+        "rules_file": ("rules.toml", Path("rules.toml")),
+        "refresh_token_ttl_seconds": ("7200", 7200),
+    }
+    for name in Settings.model_fields:
+        raw, expected = samples.get(name, ("61", 61))
+        if name == "jwt_secret":
+            raw, expected = "s" * 40, "s" * 40
+        clean_environment.setenv(_variable(name), raw)
+        value = getattr(Settings(), name)
+        value = value.get_secret_value() if name == "jwt_secret" else value
+        assert value == expected, name
+        clean_environment.delenv(_variable(name))
+
+
+def test_database_url_keeps_the_contract_name(clean_environment: pytest.MonkeyPatch) -> None:
+    clean_environment.setenv("DATABASE_URL", "sqlite+aiosqlite:///contract.db")
+    assert Settings().database_url == "sqlite+aiosqlite:///contract.db"
+    clean_environment.setenv(_variable("database_url"), "sqlite+aiosqlite:///prefixed.db")
+    assert Settings().database_url == "sqlite+aiosqlite:///prefixed.db"
+
+
+def test_readme_documents_every_variable() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    missing = [_variable(name) for name in Settings.model_fields if _variable(name) not in readme]
+    assert not missing, f"README's Configuration table lacks {missing}"
