@@ -28,7 +28,8 @@ class User(IdMixin, CreatedMixin, Base):
 
 
 class RefreshToken(Base):
-    """One issued refresh token; `family_id` links every rotation of one sign-in."""
+    """One issued refresh token; `family_id` links every rotation of one sign-in. A row is
+    deleted once its token has expired (the token itself is then refused unread)."""
 
     __tablename__ = "refresh_tokens"
 
@@ -36,16 +37,17 @@ class RefreshToken(Base):
     family_id: Mapped[uuid.UUID] = mapped_column(index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
 
 class LoginFailure(IdMixin, Base):
-    """A failed password login, counted per email to throttle guessing across all replicas."""
+    """A failed password login, counted per email to throttle guessing across all replicas.
+    Deleted once older than the throttling window (it no longer counts)."""
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_email_at", "email", "at"),)
 
     email: Mapped[str] = mapped_column(String(320))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

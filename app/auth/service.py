@@ -4,7 +4,9 @@ Invariants: refresh tokens rotate on every use, and presenting a rotated (used) 
 token of its family; a login for an unknown email costs the same as a wrong password; after
 `login_max_failures` failures for one email within the window the answer is 429 until the oldest
 of them ages out. Failures and family revocations are kept even though the request answers
-with an error (`keep_changes`).
+with an error (`keep_changes`). Rows that no longer matter are deleted as new ones are written,
+so neither table grows forever: failures older than the window (when a failure is recorded) and
+refresh tokens past their expiry (when a token is issued).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
@@ -39,7 +41,10 @@ async def issue_for_user(
     session: AsyncSession, *, keys: TokenKeys, user: User, family_id: uuid.UUID | None = None
 ) -> TokenResponse:
     token_id = uuid.uuid4()
-    expires_at = utcnow() + keys.refresh_ttl
+    now = utcnow()
+    # An expired refresh token is refused before its row is read: the row is dead weight.
+    await session.execute(delete(RefreshToken).where(RefreshToken.expires_at <= now))
+    expires_at = now + keys.refresh_ttl
     session.add(
         RefreshToken(
             id=token_id,
@@ -93,6 +98,8 @@ async def password_grant(
     user = await session.scalar(select(User).where(User.email == email))
     ok = await passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled_at is not None:
+        # Failures older than the window no longer count toward any account's limit.
+        await session.execute(delete(LoginFailure).where(LoginFailure.at <= window_start))
         session.add(LoginFailure(email=email, at=now))
         raise _invalid_grant("The email or password is wrong.", keep_changes=True)
     return await issue_for_user(session, keys=keys, user=user)

@@ -25,7 +25,8 @@ async def test_register_shows_the_secret_once(
     )
     assert created.status_code == 201, created.text
     body = created.json()
-    assert body["client_secret"] and body["client_id"]
+    assert body["client_secret"]
+    assert body["client_id"]
     assert body["validated"] is False  # not claimed, not validated
     listed = await client.get(f"/v1/patients/{patient.id}/devices", headers=org.clinician.headers)
     assert listed.status_code == 200
@@ -102,8 +103,8 @@ async def test_out_of_reach_is_404(
         ("delete", f"/v1/patients/{patient.id}/devices/{neighbour.device.id}", org.admin.headers),
     ]
     for method, path, headers in paths:
-        kwargs = {"json": CUFF} if method == "post" else {}
-        response = await client.request(method.upper(), path, headers=headers, **kwargs)
+        body = CUFF if method == "post" else None
+        response = await client.request(method.upper(), path, headers=headers, json=body)
         assert response.status_code == 404, (method, path, response.text)
 
 
