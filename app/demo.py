@@ -18,6 +18,7 @@ from app.db import create_engine, create_sessionmaker
 from app.migrate import upgrade_head
 from app.organizations import service as organizations_service
 from app.organizations.schemas import ClinicianCreate
+from app.patients import enrollments as enrollments_service
 from app.patients import service as patients_service
 from app.patients.schemas import EnrollmentCreate, PatientCreate, SocialRisk
 from app.readings.demo import add_demo_readings
@@ -84,7 +85,7 @@ async def load_demo(settings: Settings) -> int:
                 patient = await patients_service.get_reachable(
                     session, principal=staff, ref=str(created.id)
                 )
-                await patients_service.enroll(
+                await enrollments_service.enroll(
                     session,
                     principal=staff,
                     patient=patient,

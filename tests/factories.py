@@ -17,6 +17,7 @@ from app.clock import utcnow
 from app.devices import service as devices_service
 from app.devices.schemas import DeviceCreate
 from app.organizations.models import Organization
+from app.patients import enrollments as enrollments_service
 from app.patients import service as patients_service
 from app.patients.schemas import EnrollmentCreate, PatientCreate
 
@@ -129,7 +130,7 @@ async def make_patient(
         user = User(organization_id=org.id, role="patient", patient_id=patient.id)
         session.add(user)
         if enroll is not None:
-            await patients_service.enroll(
+            await enrollments_service.enroll(
                 session,
                 principal=staff,
                 patient=patient,

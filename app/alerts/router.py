@@ -26,7 +26,7 @@ async def list_alerts(
     cursor: Cursor = None,
 ) -> Page[AlertRead]:
     """The organization's alerts, newest first."""
-    alerts, next_cursor = await alerts_service.list_alerts(
+    return await alerts_service.list_alerts(
         session,
         principal=principal,
         status=status,
@@ -35,7 +35,6 @@ async def list_alerts(
         limit=limit,
         cursor=cursor,
     )
-    return Page(items=[AlertRead.model_validate(a) for a in alerts], next_cursor=next_cursor)
 
 
 @router.post("/{alert_id}/acknowledge", responses=error_responses(409))
@@ -43,10 +42,9 @@ async def acknowledge_alert(
     alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep
 ) -> AlertRead:
     """Acknowledge an open alert (repeating it changes nothing; a resolved one is 409)."""
-    alert = await alerts_service.transition(
+    return await alerts_service.transition(
         session, principal=principal, alert_id=alert_id, action="acknowledge"
     )
-    return AlertRead.model_validate(alert)
 
 
 @router.post("/{alert_id}/resolve", responses=error_responses(409))
@@ -54,7 +52,6 @@ async def resolve_alert(
     alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep
 ) -> AlertRead:
     """Resolve an open or acknowledged alert (repeating it changes nothing)."""
-    alert = await alerts_service.transition(
+    return await alerts_service.transition(
         session, principal=principal, alert_id=alert_id, action="resolve"
     )
-    return AlertRead.model_validate(alert)

@@ -22,12 +22,13 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.models import Alert
+from app.alerts.schemas import AlertRead
 from app.audit import service as audit_service
 from app.auth.principal import Principal
 from app.clock import utcnow
 from app.db import new_id, upsert_insert
 from app.errors import Conflict, NotFound
-from app.pagination import keyset_page
+from app.pagination import Page, keyset_page
 from app.patients import service as patients_service
 from app.patients.models import Patient
 
@@ -105,7 +106,7 @@ async def list_alerts(
     severity: str | None,
     limit: int,
     cursor: str | None,
-) -> tuple[list[Alert], str | None]:
+) -> Page[AlertRead]:
     reachable = patients_service.reachable_patients(principal).with_only_columns(Patient.id)
     statement = select(Alert).where(Alert.patient_id.in_(reachable.scalar_subquery()))
     if status is not None:
@@ -130,7 +131,7 @@ async def list_alerts(
         action="read",
         resource_type="alert",
     )
-    return alerts, next_cursor
+    return Page(items=[AlertRead.model_validate(a) for a in alerts], next_cursor=next_cursor)
 
 
 async def open_urgent_counts(
@@ -174,7 +175,7 @@ async def _reachable_alert(
 
 async def transition(
     session: AsyncSession, *, principal: Principal, alert_id: uuid.UUID, action: Transition
-) -> Alert:
+) -> AlertRead:
     """Acknowledge or resolve an alert of a reachable patient (404 otherwise)."""
     alert, patient = await _reachable_alert(session, principal, alert_id)
     sources, target = _TRANSITIONS[action]
@@ -209,4 +210,4 @@ async def transition(
             resource_type="alert",
             resource_id=alert.id,
         )
-    return refreshed
+    return AlertRead.model_validate(refreshed)

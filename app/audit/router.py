@@ -21,7 +21,6 @@ async def access_log(
     cursor: Cursor = None,
 ) -> Page[AuditEventRead]:
     """Who read or changed this patient's data, and when; newest first."""
-    events, next_cursor = await audit_service.access_log(
+    return await audit_service.access_log(
         session, principal=principal, patient=patient, limit=limit, cursor=cursor
     )
-    return Page(items=[AuditEventRead.model_validate(e) for e in events], next_cursor=next_cursor)

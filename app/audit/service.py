@@ -11,10 +11,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
+from app.audit.schemas import AuditEventRead
 from app.auth.principal import Principal
 from app.clock import utcnow
 from app.middleware import request_id_var
-from app.pagination import keyset_page
+from app.pagination import Page, keyset_page
 from app.patients.models import Patient
 
 Action = Literal["read", "create", "update", "delete"]
@@ -91,7 +92,7 @@ def record_many(
     )
 
 
-def events_statement(patient_id: uuid.UUID) -> Select[AuditEvent]:
+def _events(patient_id: uuid.UUID) -> Select[AuditEvent]:
     return select(AuditEvent).where(AuditEvent.patient_id == patient_id)
 
 
@@ -102,10 +103,11 @@ async def access_log(
     patient: Patient,
     limit: int,
     cursor: str | None,
-) -> tuple[list[AuditEvent], str | None]:
-    page = await keyset_page(
+) -> Page[AuditEventRead]:
+    """Who read or changed the patient's data, and when; newest first."""
+    events, next_cursor = await keyset_page(
         session,
-        events_statement(patient.id),
+        _events(patient.id),
         time_column=AuditEvent.at,
         id_column=AuditEvent.id,
         limit=limit,
@@ -116,4 +118,4 @@ async def access_log(
     record_patient(
         session, principal=principal, patient=patient, action="read", resource_type="access_log"
     )
-    return page
+    return Page(items=[AuditEventRead.model_validate(e) for e in events], next_cursor=next_cursor)

@@ -10,6 +10,7 @@ from app.db import SessionDep
 from app.errors import error_responses
 from app.outcomes.dependencies import RulesDep
 from app.pagination import Cursor, Limit, Page
+from app.patients import enrollments as enrollments_service
 from app.patients import service as patients_service
 from app.patients.dependencies import ReachablePatient, StaffPatient
 from app.patients.schemas import (
@@ -113,10 +114,9 @@ async def create_enrollment(
     body: EnrollmentCreate, patient: StaffPatient, principal: CurrentPrincipal, session: SessionDep
 ) -> EnrollmentRead:
     """Enroll the patient in a track for a 12-month care period."""
-    enrollment = await patients_service.enroll(
+    return await enrollments_service.enroll(
         session, principal=principal, patient=patient, body=body
     )
-    return EnrollmentRead.model_validate(enrollment)
 
 
 @router.get("/{patient_id}/enrollments")
@@ -124,8 +124,7 @@ async def list_enrollments(
     patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep
 ) -> EnrollmentList:
     """The patient's enrollments, current and past, newest first."""
-    rows = await patients_service.list_enrollments(session, principal=principal, patient=patient)
-    return EnrollmentList(items=[EnrollmentRead.model_validate(e) for e in rows])
+    return await enrollments_service.list_enrollments(session, principal=principal, patient=patient)
 
 
 @router.post("/{patient_id}/enrollments/{enrollment_id}/disenroll", responses=error_responses(409))
@@ -137,7 +136,6 @@ async def disenroll(
     session: SessionDep,
 ) -> EnrollmentRead:
     """End an active enrollment, with the reason."""
-    enrollment = await patients_service.disenroll(
+    return await enrollments_service.disenroll(
         session, principal=principal, patient=patient, enrollment_id=enrollment_id, body=body
     )
-    return EnrollmentRead.model_validate(enrollment)

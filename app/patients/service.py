@@ -9,9 +9,9 @@ data adds audit events to the same session. At most one active enrollment per pa
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
@@ -19,16 +19,13 @@ from app.auth import credentials
 from app.auth.principal import Principal
 from app.clock import utcnow
 from app.db import flush_or_conflict
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.outcomes import panel as outcomes_panel
 from app.outcomes.rules import Ruleset
 from app.pagination import decode_cursor, encode_cursor, keyset_page
-from app.patients.eligibility import care_period_end, enrollment_problem
 from app.patients.models import Enrollment, Patient
 from app.patients.schemas import (
     ActivationCode,
-    DisenrollRequest,
-    EnrollmentCreate,
     PatientCreate,
     PatientCreated,
     PatientListItem,
@@ -274,126 +271,3 @@ async def reissue_activation(
         resource_id=patient.id,
     )
     return activation
-
-
-async def enroll(
-    session: AsyncSession, *, principal: Principal, patient: Patient, body: EnrollmentCreate
-) -> Enrollment:
-    problem = enrollment_problem(
-        body.track, body.conditions, region=body.region, period=body.period
-    )
-    if problem is not None:
-        raise Invalid(problem)
-    active = await _active_enrollments(session, patient.id)
-    if body.track in active:
-        raise Conflict(f"The patient already has an active {body.track} enrollment.")
-    switched = active.get("eCKM") if body.track == "CKM" else None
-    if switched is not None:
-        # domain.md: eCKM -> CKM switch is allowed when a CKM condition appears.
-        _end(switched, "switched_to_ckm")
-        await session.flush()
-        audit_service.record_patient(
-            session,
-            principal=principal,
-            patient=patient,
-            action="update",
-            resource_type="enrollment",
-            resource_id=switched.id,
-        )
-    enrollment = Enrollment(
-        patient_id=patient.id,
-        track=body.track,
-        conditions=list(body.conditions),
-        region=body.region,
-        period=body.period,
-        start_date=body.start_date,
-        end_date=care_period_end(body.start_date),
-        status="active",
-        created_by=principal.id,
-    )
-    session.add(enrollment)
-    await flush_or_conflict(session, f"The patient already has an active {body.track} enrollment.")
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action="create",
-        resource_type="enrollment",
-        resource_id=enrollment.id,
-    )
-    return enrollment
-
-
-async def _active_enrollments(
-    session: AsyncSession, patient_id: uuid.UUID
-) -> dict[str, Enrollment]:
-    rows = await session.scalars(
-        select(Enrollment).where(Enrollment.patient_id == patient_id, Enrollment.status == "active")
-    )
-    return {e.track: e for e in rows}
-
-
-def _end(enrollment: Enrollment, reason: str, at: datetime | None = None) -> None:
-    enrollment.status = "ended"
-    enrollment.ended_at = at or utcnow()
-    enrollment.end_reason = reason
-
-
-async def list_enrollments(
-    session: AsyncSession, *, principal: Principal, patient: Patient
-) -> list[Enrollment]:
-    rows = await session.scalars(
-        select(Enrollment)
-        .where(Enrollment.patient_id == patient.id)
-        .order_by(Enrollment.start_date.desc(), Enrollment.created_at.desc())
-    )
-    audit_service.record_patient(
-        session, principal=principal, patient=patient, action="read", resource_type="enrollment"
-    )
-    return list(rows)
-
-
-async def disenroll(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    patient: Patient,
-    enrollment_id: uuid.UUID,
-    body: DisenrollRequest,
-) -> Enrollment:
-    now = utcnow()
-    # Conditional update: of two concurrent disenrolls exactly one changes the row.
-    result = await session.execute(
-        update(Enrollment)
-        .where(
-            Enrollment.id == enrollment_id,
-            Enrollment.patient_id == patient.id,
-            Enrollment.status == "active",
-        )
-        .values(status="ended", ended_at=now, end_reason=body.reason)
-        .returning(Enrollment.id)
-    )
-    if result.scalar_one_or_none() is None:
-        existing = await session.scalar(
-            select(Enrollment).where(
-                Enrollment.id == enrollment_id, Enrollment.patient_id == patient.id
-            )
-        )
-        if existing is None:
-            raise NotFound("No such enrollment.")
-        raise Conflict("The enrollment has already ended.")
-    enrollment = await session.scalar(
-        select(Enrollment)
-        .where(Enrollment.id == enrollment_id)
-        .execution_options(populate_existing=True)
-    )
-    assert enrollment is not None
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action="update",
-        resource_type="enrollment",
-        resource_id=enrollment.id,
-    )
-    return enrollment
