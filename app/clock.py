@@ -24,14 +24,14 @@ def utcnow() -> datetime:
     return _now()
 
 
-def local_date(at: datetime, zone: str) -> date:
+def local_date(at: datetime, *, zone: str) -> date:
     """The calendar day that instant `at` falls on in the IANA zone `zone`."""
     return at.astimezone(ZoneInfo(zone)).date()
 
 
 def local_today(zone: str) -> date:
     """Today in the IANA zone `zone` (a patient's day)."""
-    return local_date(utcnow(), zone)
+    return local_date(utcnow(), zone=zone)
 
 
 def utc_today() -> date:

@@ -93,7 +93,7 @@ def dialect_insert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-async def flush_or_conflict(session: AsyncSession, detail: str) -> None:
+async def flush_or_conflict(session: AsyncSession, *, detail: str) -> None:
     """Flush, turning a unique-constraint violation into a 409 with `detail`."""
     try:
         await session.flush()

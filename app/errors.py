@@ -126,9 +126,9 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def error_response(
     status_code: int,
+    *,
     error: str,
     detail: str,
-    *,
     fields: Sequence[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
@@ -157,7 +157,7 @@ def _message(err: Mapping[str, Any]) -> str:
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return error_response(
-        exc.status_code, exc.error, exc.detail, fields=exc.fields, headers=exc.headers
+        exc.status_code, error=exc.error, detail=exc.detail, fields=exc.fields, headers=exc.headers
     )
 
 
@@ -165,17 +165,21 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(400, "MalformedJSON", "The request body is not valid JSON.")
+        return error_response(
+            400, error="MalformedJSON", detail="The request body is not valid JSON."
+        )
     fields = [FieldError(path=field_path(e.get("loc", ())), message=_message(e)) for e in errors]
     summary = "; ".join(f"{f.path}: {f.message}" for f in fields[:3])
-    return error_response(422, "ValidationError", f"Invalid request: {summary}", fields=fields)
+    return error_response(
+        422, error="ValidationError", detail=f"Invalid request: {summary}", fields=fields
+    )
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_ERROR_CODES.get(exc.status_code, "Error")
     detail = exc.detail if isinstance(exc.detail, str) else code
-    return error_response(exc.status_code, code, detail, headers=exc.headers)
+    return error_response(exc.status_code, error=code, detail=detail, headers=exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

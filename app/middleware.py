@@ -66,7 +66,9 @@ class RequestContextMiddleware:
             log.exception("unhandled error (request_id=%s)", request_id)
             if response_started:
                 raise
-            response = error_response(500, "InternalError", "Something went wrong on our side.")
+            response = error_response(
+                500, error="InternalError", detail="Something went wrong on our side."
+            )
             await response(scope, receive, send_with_id)
         finally:
             # The route's name (its operation id): bounded label values, unlike raw paths.
@@ -122,8 +124,8 @@ class BodyLimitMiddleware:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
             413,
-            "PayloadTooLarge",
-            f"The request body is larger than {self.max_bytes} bytes.",
+            error="PayloadTooLarge",
+            detail=f"The request body is larger than {self.max_bytes} bytes.",
         )
         await response(scope, receive, send)
 

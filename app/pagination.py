@@ -62,8 +62,8 @@ def decode_cursor(cursor: str) -> list[str]:
 
 async def keyset_page(
     session: AsyncSession,
-    statement: Select[Row],
     *,
+    statement: Select[Row],
     time_column: InstrumentedAttribute[datetime],
     id_column: InstrumentedAttribute[uuid.UUID],
     limit: int,

@@ -23,7 +23,7 @@ INSTANT = datetime(2027, 3, 2, 3, 30, tzinfo=UTC)
     ],
 )
 def test_local_date_is_the_day_in_that_zone(zone: str, expected: date) -> None:
-    assert clock.local_date(INSTANT, zone) == expected
+    assert clock.local_date(INSTANT, zone=zone) == expected
 
 
 def test_frozen_clock_moves_every_reader_and_is_restored() -> None:

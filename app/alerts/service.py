@@ -117,7 +117,7 @@ async def list_alerts(
         statement = statement.where(Alert.patient_id == patient_id)
     alerts, next_cursor = await keyset_page(
         session,
-        statement,
+        statement=statement,
         time_column=Alert.created_at,
         id_column=Alert.id,
         limit=limit,

@@ -107,7 +107,7 @@ async def access_log(
     """Who read or changed the patient's data, and when; newest first."""
     events, next_cursor = await keyset_page(
         session,
-        _events(patient.id),
+        statement=_events(patient.id),
         time_column=AuditEvent.at,
         id_column=AuditEvent.id,
         limit=limit,

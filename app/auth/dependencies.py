@@ -65,7 +65,7 @@ async def get_principal(
     if not token:
         raise Unauthorized()
     try:
-        claims = decode_access(keys, token)
+        claims = decode_access(keys, token=token)
     except TokenError:
         raise Unauthorized("The access token is invalid or expired.") from None
     # Checked against the database on every request so a revoked device or a disabled account
@@ -121,11 +121,11 @@ class RequireRole:
         self.roles = frozenset(roles)
 
     async def __call__(self, principal: CurrentPrincipal) -> Principal:
-        ensure_role(principal, self.roles)
+        ensure_role(principal, roles=self.roles)
         return principal
 
 
-def ensure_role(principal: Principal, roles: frozenset[str]) -> None:
+def ensure_role(principal: Principal, *, roles: frozenset[str]) -> None:
     if principal.role not in roles:
         allowed = ", ".join(sorted(roles))
         raise Forbidden(f"This action is for the roles: {allowed}.")

@@ -16,7 +16,7 @@ class Passwords:
     async def hash(self, password: str) -> str:
         return await run_in_threadpool(self._hasher.hash, password)
 
-    async def verify(self, password_hash: str | None, password: str) -> bool:
+    async def verify(self, password_hash: str | None, *, password: str) -> bool:
         return await run_in_threadpool(self._verify, password_hash, password)
 
     def _verify(self, password_hash: str | None, password: str) -> bool:

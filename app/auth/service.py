@@ -96,7 +96,7 @@ async def password_grant(
             retry_after=math.ceil((unlock_at - now).total_seconds()),
         )
     user = await session.scalar(select(User).where(User.email == email))
-    ok = await passwords.verify(user.password_hash if user else None, password)
+    ok = await passwords.verify(user.password_hash if user else None, password=password)
     if user is None or not ok or user.disabled_at is not None:
         # Failures older than the window no longer count toward any account's limit.
         await session.execute(delete(LoginFailure).where(LoginFailure.at <= window_start))
@@ -109,7 +109,7 @@ async def refresh_grant(
     session: AsyncSession, *, keys: TokenKeys, refresh_token: str
 ) -> TokenResponse:
     try:
-        token_id, user_id = decode_refresh(keys, refresh_token)
+        token_id, user_id = decode_refresh(keys, token=refresh_token)
     except TokenError:
         raise _invalid_grant("The refresh token is invalid or expired.") from None
     now = utcnow()
@@ -153,7 +153,7 @@ async def revoke_family(session: AsyncSession, *, family_id: uuid.UUID, at: date
 async def revoke(session: AsyncSession, *, keys: TokenKeys, token: str) -> None:
     """Logout: revokes the token's family; unknown or invalid tokens are ignored (RFC 7009)."""
     try:
-        token_id, _user_id = decode_refresh(keys, token)
+        token_id, _user_id = decode_refresh(keys, token=token)
     except TokenError:
         return
     row = await session.get(RefreshToken, token_id)
@@ -221,7 +221,7 @@ async def activate(
         patient_id=patient.id,
     )
     session.add(user)
-    await flush_or_conflict(session, "This email is already in use.")
+    await flush_or_conflict(session, detail="This email is already in use.")
     audit_service.record(
         session,
         principal=Principal(

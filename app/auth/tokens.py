@@ -93,7 +93,7 @@ def _decode(keys: TokenKeys, token: str, audience: str) -> dict[str, object]:
     return claims
 
 
-def decode_access(keys: TokenKeys, token: str) -> AccessClaims:
+def decode_access(keys: TokenKeys, *, token: str) -> AccessClaims:
     claims = _decode(keys, token, ACCESS_AUDIENCE)
     try:
         pid = claims.get("pid")
@@ -107,7 +107,7 @@ def decode_access(keys: TokenKeys, token: str) -> AccessClaims:
         raise TokenError("malformed claims") from exc
 
 
-def decode_refresh(keys: TokenKeys, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+def decode_refresh(keys: TokenKeys, *, token: str) -> tuple[uuid.UUID, uuid.UUID]:
     """The (token id, user id) of a valid refresh token."""
     claims = _decode(keys, token, REFRESH_AUDIENCE)
     try:

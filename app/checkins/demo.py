@@ -87,7 +87,7 @@ async def add_demo_checkins(session: AsyncSession, *, staff: Principal, patient:
     rng = random.Random(f"checkins {patient.given_name} {patient.family_name}")  # noqa: S311
     zone = ZoneInfo(patient.timezone)
     today = utcnow().astimezone(zone).date()
-    periods = await checkins_service.care_periods(session, patient.id)
+    periods = await checkins_service.care_periods(session, patient_id=patient.id)
     first = min((p.start for p in periods), default=today - timedelta(days=DEFAULT_DAYS))
     days = [first + timedelta(days=n) for n in range((today - first).days)]  # to yesterday
 

@@ -56,7 +56,7 @@ def crisis_resources(flags: list[str]) -> CrisisResources | None:
 
 
 def alert_spec(
-    checkin_id: uuid.UUID, instrument: str, answers: Mapping[str, int], total: int | None
+    checkin_id: uuid.UUID, *, instrument: str, answers: Mapping[str, int], total: int | None
 ) -> AlertSpec:
     """The urgent alert a self-harm answer opens, tied to the check-in that raised it."""
     return AlertSpec(

@@ -167,7 +167,7 @@ def _period_due(period: CarePeriod, today: date, history: Sequence[Done]) -> lis
     return found
 
 
-def due_on(today: date, periods: Sequence[CarePeriod], history: Sequence[Done]) -> list[Due]:
+def due_on(today: date, *, periods: Sequence[CarePeriod], history: Sequence[Done]) -> list[Due]:
     """The instruments due on the patient's local date `today`, in catalog order.
 
     `periods` are the patient's active enrollments; `history` their scorable check-ins (any
@@ -185,7 +185,9 @@ def due_on(today: date, periods: Sequence[CarePeriod], history: Sequence[Done]) 
     return sorted(found.values(), key=lambda d: order[d.instrument])
 
 
-def owning_periods(instrument: str, day: date, periods: Sequence[CarePeriod]) -> list[CarePeriod]:
+def owning_periods(
+    instrument: str, *, day: date, periods: Sequence[CarePeriod]
+) -> list[CarePeriod]:
     """The active enrollments a check-in of `instrument` on `day` belongs to, first started first.
 
     Those whose track uses the instrument and whose care period covers the day: usually one,

@@ -85,7 +85,7 @@ def _allowed(item: Item) -> str:
     return "one of " + ", ".join(str(v) for v in values)
 
 
-def validate(instrument_code: str, answers: Mapping[str, object]) -> tuple[Problem, ...]:
+def validate(instrument_code: str, *, answers: Mapping[str, object]) -> tuple[Problem, ...]:
     """Problems with `answers` for this instrument, in questionnaire order then unknown ids.
 
     Raises KeyError for an unknown instrument code.
@@ -378,9 +378,9 @@ SCORERS: Final[Mapping[str, Callable[[Mapping[str, int]], Score]]] = {
 }
 
 
-def score(instrument_code: str, answers: Mapping[str, int]) -> Score:
+def score(instrument_code: str, *, answers: Mapping[str, int]) -> Score:
     """Validate and score `answers`; raises InvalidAnswers, or KeyError for an unknown code."""
-    problems = validate(instrument_code, answers)
+    problems = validate(instrument_code, answers=answers)
     if problems:
         raise InvalidAnswers(instrument_code, problems)
     return SCORERS[instrument_code](answers)

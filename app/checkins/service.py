@@ -148,7 +148,9 @@ def to_read(row: Checkin) -> CheckinRead:
     )
 
 
-async def care_periods(session: AsyncSession, patient_id: uuid.UUID) -> list[schedule.CarePeriod]:
+async def care_periods(
+    session: AsyncSession, *, patient_id: uuid.UUID
+) -> list[schedule.CarePeriod]:
     """The patient's active enrollments, as the schedule sees them."""
     rows = await session.scalars(
         select(Enrollment).where(Enrollment.patient_id == patient_id, Enrollment.status == "active")
@@ -179,7 +181,7 @@ def _version(instrument: Instrument, requested: str | None) -> str:
 
 def _score(code: str, answers: dict[str, int]) -> scoring.Score:
     try:
-        return scoring.score(code, answers)
+        return scoring.score(code, answers=answers)
     except scoring.InvalidAnswers as exc:
         fields = [FieldError(path=f"answers.{p.item}", message=p.message) for p in exc.problems]
         summary = "; ".join(p.message for p in exc.problems[:3])
@@ -233,8 +235,10 @@ async def submit(
     instrument = get_instrument(body.instrument)
     version = _version(instrument, body.version)
     result = _score(instrument.code, body.answers)
-    day = local_date(body.completed_at, patient.timezone)
-    owners = schedule.owning_periods(instrument.code, day, await care_periods(session, patient.id))
+    day = local_date(body.completed_at, zone=patient.timezone)
+    owners = schedule.owning_periods(
+        instrument.code, day=day, periods=await care_periods(session, patient_id=patient.id)
+    )
     if owners:
         await _check_version(session, patient.id, instrument.code, version, owners)
     row = Checkin(
@@ -276,7 +280,9 @@ async def submit(
             session,
             principal=principal,
             patient=patient,
-            spec=safety.alert_spec(row.id, row.instrument, body.answers, row.total),
+            spec=safety.alert_spec(
+                row.id, instrument=row.instrument, answers=body.answers, total=row.total
+            ),
         )
     return to_result(row), True
 
@@ -299,7 +305,7 @@ async def history(
         statement = statement.where(Checkin.instrument == instrument)
     rows, next_cursor = await keyset_page(
         session,
-        statement,
+        statement=statement,
         time_column=Checkin.completed_at,
         id_column=Checkin.id,
         limit=limit,
@@ -313,8 +319,8 @@ async def due(
     session: AsyncSession, *, principal: Principal, patient: Patient, now: datetime | None = None
 ) -> DueList:
     """What the patient should answer on their local today (see `schedule` for the rules)."""
-    today = local_date(now or utcnow(), patient.timezone)
-    periods = await care_periods(session, patient.id)
+    today = local_date(now or utcnow(), zone=patient.timezone)
+    periods = await care_periods(session, patient_id=patient.id)
     since = min((p.start for p in periods), default=today)
     done = (
         await session.execute(
@@ -328,7 +334,7 @@ async def due(
             )
         )
     ).all()
-    items = schedule.due_on(today, periods, [schedule.Done(i, d) for i, d in done])
+    items = schedule.due_on(today, periods=periods, history=[schedule.Done(i, d) for i, d in done])
     pinned = await _pinned_versions(session, patient.id, periods)
     _audit(session, principal, patient, "read")
     return DueList(

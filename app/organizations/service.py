@@ -30,7 +30,7 @@ async def create_organization_with_admin(
         password_hash=await passwords.hash(password),
     )
     session.add(admin)
-    await flush_or_conflict(session, EMAIL_TAKEN)
+    await flush_or_conflict(session, detail=EMAIL_TAKEN)
     return organization, admin
 
 
@@ -45,7 +45,7 @@ async def create_clinician(
         password_hash=await passwords.hash(body.password),
     )
     session.add(clinician)
-    await flush_or_conflict(session, EMAIL_TAKEN)
+    await flush_or_conflict(session, detail=EMAIL_TAKEN)
     return StaffRead.model_validate(clinician)
 
 
@@ -58,7 +58,7 @@ async def list_staff(
     )
     users, next_cursor = await keyset_page(
         session,
-        statement,
+        statement=statement,
         time_column=User.created_at,
         id_column=User.id,
         limit=limit,

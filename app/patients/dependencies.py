@@ -35,7 +35,7 @@ class RequirePatient:
         self, patient_id: PatientRef, principal: CurrentPrincipal, session: SessionDep
     ) -> Patient:
         patient = await patients_service.get_reachable(session, principal=principal, ref=patient_id)
-        ensure_role(principal, self.roles)
+        ensure_role(principal, roles=self.roles)
         return patient
 
 

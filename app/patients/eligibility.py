@@ -29,7 +29,7 @@ NO_FOLLOW_ON = frozenset({"MSK"})
 
 
 def enrollment_problem(
-    track: str, conditions: Sequence[str], *, region: str | None, period: str
+    track: str, *, conditions: Sequence[str], region: str | None, period: str
 ) -> str | None:
     allowed = TRACK_CONDITIONS[track]
     if len(set(conditions)) != len(conditions):

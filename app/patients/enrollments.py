@@ -50,7 +50,7 @@ async def enroll(
 ) -> EnrollmentRead:
     """Start a 12-month care period in a track (422 for conditions that do not qualify)."""
     problem = enrollment_problem(
-        body.track, body.conditions, region=body.region, period=body.period
+        body.track, conditions=body.conditions, region=body.region, period=body.period
     )
     if problem is not None:
         raise Invalid(problem)
@@ -77,7 +77,7 @@ async def enroll(
         created_by=principal.id,
     )
     session.add(enrollment)
-    await flush_or_conflict(session, taken)
+    await flush_or_conflict(session, detail=taken)
     _audit(session, principal, patient, "create", enrollment.id)
     return EnrollmentRead.model_validate(enrollment)
 

@@ -124,7 +124,7 @@ async def create(
     )
     activation = _new_activation(patient, activation_ttl_days)
     session.add(patient)
-    await flush_or_conflict(session, "A patient with this MBI already exists.")
+    await flush_or_conflict(session, detail="A patient with this MBI already exists.")
     audit_service.record_patient(
         session,
         principal=principal,
@@ -160,7 +160,7 @@ async def update_patient(
     for name, value in changes.items():
         setattr(patient, name, value)
     patient.updated_at = utcnow()
-    await flush_or_conflict(session, "A patient with this MBI already exists.")
+    await flush_or_conflict(session, detail="A patient with this MBI already exists.")
     audit_service.record_patient(
         session,
         principal=principal,
@@ -197,7 +197,7 @@ async def list_patients(
     if order == "newest" and status is None:
         patients, next_cursor = await keyset_page(
             session,
-            statement,
+            statement=statement,
             time_column=Patient.created_at,
             id_column=Patient.id,
             limit=limit,

@@ -144,7 +144,7 @@ async def list_readings(
     rows: list[Any]
     rows, next_cursor = await keyset_page(
         session,
-        statement,
+        statement=statement,
         time_column=Reading.effective_at,
         id_column=Reading.id,
         limit=limit,

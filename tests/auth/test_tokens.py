@@ -208,10 +208,10 @@ async def test_unknown_email_verifies_a_hash(app: FastAPI, monkeypatch: pytest.M
     class Spy:
         def verify(self, stored: str, password: str) -> bool:
             calls.append(stored)
-            return hasher.verify(stored, password)
+            return hasher.verify(stored, password=password)
 
     monkeypatch.setattr(passwords, "_hasher", Spy())
-    assert await passwords.verify(None, "anything") is False
+    assert await passwords.verify(None, password="anything") is False
     assert len(calls) == 1
     assert calls[0].startswith("$argon2id$")
 

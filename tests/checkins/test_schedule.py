@@ -143,11 +143,11 @@ def codes(items: list[Due]) -> list[str]:
 def test_due_on(
     periods: list[CarePeriod], today: date, history: list[Done], expected: list[str]
 ) -> None:
-    assert sorted(codes(due_on(today, periods, history))) == sorted(expected)
+    assert sorted(codes(due_on(today, periods=periods, history=history))) == sorted(expected)
 
 
 def test_catalog_order() -> None:
-    items = due_on(day(0), [msk(), bh("depression", "anxiety")], [])
+    items = due_on(day(0), periods=[msk(), bh("depression", "anxiety")], history=[])
     assert codes(items) == [
         "phq9",
         "gad7",
@@ -175,7 +175,11 @@ def test_interval_due_since_and_overdue(
     last_done: int | None, today: int, due_since: int, overdue: bool
 ) -> None:
     history = [] if last_done is None else done(("pain_nrs", last_done))
-    item = next(i for i in due_on(day(today), [msk()], history) if i.instrument == "pain_nrs")
+    item = next(
+        i
+        for i in due_on(day(today), periods=[msk()], history=history)
+        if i.instrument == "pain_nrs"
+    )
     assert (item.due_since, item.overdue) == (day(due_since), overdue)
     assert item.enrollment_id == MSK_ID
     assert item.reason.startswith("MSK: every 7 days")
@@ -193,13 +197,15 @@ def test_interval_due_since_and_overdue(
 def test_window_due_since_and_overdue(
     today: date, instrument: str, due_since: date, overdue: bool
 ) -> None:
-    item = next(i for i in due_on(today, [bh("anxiety")], []) if i.instrument == instrument)
+    item = next(
+        i for i in due_on(today, periods=[bh("anxiety")], history=[]) if i.instrument == instrument
+    )
     assert (item.due_since, item.overdue) == (due_since, overdue)
     assert "BH:" in item.reason
 
 
 def test_daily_is_never_overdue() -> None:
-    (item,) = due_on(day(100), [], [])
+    (item,) = due_on(day(100), periods=[], history=[])
     assert (item.instrument, item.due_since, item.overdue, item.enrollment_id) == (
         "daily",
         day(100),
@@ -212,7 +218,7 @@ def test_pgic_from_two_tracks_is_listed_once_with_the_earliest_due_date() -> Non
     later_start = START + timedelta(days=20)
     periods = [msk(), bh("depression", start=later_start)]
     today = care_period_end(later_start) - timedelta(days=5)
-    (pgic,) = [i for i in due_on(today, periods, []) if i.instrument == "pgic"]
+    (pgic,) = [i for i in due_on(today, periods=periods, history=[]) if i.instrument == "pgic"]
     # MSK's care period is over (END < today): from BH only.
     assert (pgic.enrollment_id, pgic.due_since) == (
         BH_ID,
@@ -220,13 +226,13 @@ def test_pgic_from_two_tracks_is_listed_once_with_the_earliest_due_date() -> Non
     )
     # Both windows open: listed once, from the one due first.
     today = END - timedelta(days=1)
-    (pgic,) = [i for i in due_on(today, periods, []) if i.instrument == "pgic"]
+    (pgic,) = [i for i in due_on(today, periods=periods, history=[]) if i.instrument == "pgic"]
     assert (pgic.enrollment_id, pgic.due_since) == (MSK_ID, END - timedelta(days=59))
 
 
 def test_unscored_or_foreign_history_does_not_count() -> None:
     # A GAD-7 done does not satisfy the PHQ-9.
-    items = due_on(day(14), [bh("depression")], done(("gad7", 14)))
+    items = due_on(day(14), periods=[bh("depression")], history=done(("gad7", 14)))
     assert "phq9" in codes(items)
 
 
@@ -244,7 +250,7 @@ def test_unscored_or_foreign_history_does_not_count() -> None:
 def test_owning_periods(
     instrument: str, periods: list[CarePeriod], expected: list[uuid.UUID]
 ) -> None:
-    owners = owning_periods(instrument, day(5), periods)
+    owners = owning_periods(instrument, day=day(5), periods=periods)
     assert [p.enrollment_id for p in owners] == expected
 
 

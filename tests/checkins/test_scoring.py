@@ -159,7 +159,7 @@ def test_unknown_instrument() -> None:
     with pytest.raises(KeyError, match="unknown instrument 'sf36'"):
         get_instrument("sf36")
     with pytest.raises(KeyError):
-        score("sf36", {})
+        score("sf36", answers={})
 
 
 # --- PHQ-9 and GAD-7 -----------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def test_unknown_instrument() -> None:
     ],
 )
 def test_phq9_band_edges(total: int, band: str) -> None:
-    result = score("phq9", fill(PHQ9_ITEMS, total, low=0, high=3))
+    result = score("phq9", answers=fill(PHQ9_ITEMS, total, low=0, high=3))
     assert (result.scorable, result.total, result.band) == (True, total, band)
     assert not result.prorated
 
@@ -200,13 +200,13 @@ def test_phq9_band_edges(total: int, band: str) -> None:
     ],
 )
 def test_gad7_band_edges(total: int, band: str) -> None:
-    result = score("gad7", fill(GAD7_ITEMS, total, low=0, high=3))
+    result = score("gad7", answers=fill(GAD7_ITEMS, total, low=0, high=3))
     assert (result.scorable, result.total, result.band) == (True, total, band)
 
 
 def test_phq9_difficulty_item_is_not_scored() -> None:
     answers = fill(PHQ9_ITEMS, 7, low=0, high=3)
-    assert score("phq9", {**answers, "phq9_difficulty": 3}).total == 7
+    assert score("phq9", answers={**answers, "phq9_difficulty": 3}).total == 7
 
 
 @pytest.mark.parametrize(
@@ -226,7 +226,7 @@ def test_phq9_one_missing_item_is_prorated(
     answered_sum: int, expected_total: int, band: str
 ) -> None:
     answers = fill(PHQ9_ITEMS[:8], answered_sum, low=0, high=3)  # phq9_9 missing
-    result = score("phq9", answers)
+    result = score("phq9", answers=answers)
     assert (result.scorable, result.total, result.band, result.prorated) == (
         True,
         expected_total,
@@ -239,7 +239,7 @@ def test_phq9_one_missing_item_is_prorated(
 def test_phq9_two_missing_items_not_scorable() -> None:
     answers = fill(PHQ9_ITEMS, 10, low=0, high=3)
     del answers["phq9_3"], answers["phq9_5"]
-    result = score("phq9", answers)
+    result = score("phq9", answers=answers)
     assert result == Score(
         instrument="phq9", version="1.0", scorable=False, missing=("phq9_3", "phq9_5")
     )
@@ -259,7 +259,7 @@ def test_gad7_one_missing_item_is_prorated(
     answered_sum: int, expected_total: int, band: str
 ) -> None:
     # 6 answered: 3 x 7 / 6 = 3.5 -> 4; 4 x 7 / 6 = 4.67 -> 5; 12 x 7 / 6 = 14.
-    result = score("gad7", fill(GAD7_ITEMS[1:], answered_sum, low=0, high=3))
+    result = score("gad7", answers=fill(GAD7_ITEMS[1:], answered_sum, low=0, high=3))
     assert (result.total, result.band, result.prorated, result.missing) == (
         expected_total,
         band,
@@ -269,7 +269,7 @@ def test_gad7_one_missing_item_is_prorated(
 
 
 def test_gad7_two_missing_items_not_scorable() -> None:
-    result = score("gad7", fill(GAD7_ITEMS[2:], 5, low=0, high=3))
+    result = score("gad7", answers=fill(GAD7_ITEMS[2:], 5, low=0, high=3))
     assert (result.scorable, result.total, result.band) == (False, None, None)
     assert result.missing == ("gad7_1", "gad7_2")
 
@@ -291,7 +291,7 @@ def test_gad7_two_missing_items_not_scorable() -> None:
 def test_phq9_item9_flag(
     answers: dict[str, int], flags: tuple[str, ...], scorable: bool, total: int | None
 ) -> None:
-    result = score("phq9", answers)
+    result = score("phq9", answers=answers)
     assert (result.flags, result.scorable, result.total) == (flags, scorable, total)
 
 
@@ -300,14 +300,14 @@ def test_phq9_item9_flag(
 
 @pytest.mark.parametrize("total", [12, 13, 36, 59, 60])
 def test_whodas12_simple_sum(total: int) -> None:
-    result = score("whodas12", fill(WHODAS_ITEMS, total, low=1, high=5))
+    result = score("whodas12", answers=fill(WHODAS_ITEMS, total, low=1, high=5))
     assert (result.scorable, result.total, result.band, result.t_score) == (True, total, None, None)
 
 
 def test_whodas12_missing_item_not_scorable() -> None:
     answers = fill(WHODAS_ITEMS, 30, low=1, high=5)
     del answers["whodas_s12"]
-    result = score("whodas12", answers)
+    result = score("whodas12", answers=answers)
     assert (result.scorable, result.total, result.missing) == (False, None, ("whodas_s12",))
 
 
@@ -323,13 +323,13 @@ def test_whodas12_missing_item_not_scorable() -> None:
     ],
 )
 def test_single_item_total_is_the_answer(code: str, item_id: str, value: int) -> None:
-    result = score(code, {item_id: value})
+    result = score(code, answers={item_id: value})
     assert (result.scorable, result.total, result.band, result.flags) == (True, value, None, ())
 
 
 @pytest.mark.parametrize("code", ["pain_nrs", "pgic"])
 def test_single_item_unanswered_not_scorable(code: str) -> None:
-    result = score(code, {})
+    result = score(code, answers={})
     assert (result.scorable, result.total) == (False, None)
     assert len(result.missing) == 1
 
@@ -343,7 +343,9 @@ def test_single_item_unanswered_not_scorable(code: str) -> None:
     ],
 )
 def test_daily_has_no_score(answers: dict[str, int]) -> None:
-    assert score("daily", answers) == Score(instrument="daily", version="1.0", scorable=True)
+    assert score("daily", answers=answers) == Score(
+        instrument="daily", version="1.0", scorable=True
+    )
 
 
 # --- PROMIS --------------------------------------------------------------------------------------
@@ -368,14 +370,14 @@ PF_6B_EXPECTED: dict[int, tuple[float, float]] = {
 
 @pytest.mark.parametrize(("raw", "expected"), PI_6A_EXPECTED.items())
 def test_promis_pi_6a_table(raw: int, expected: tuple[float, float]) -> None:
-    result = score("promis_pi_6a", fill(PI_6A_ITEMS, raw, low=1, high=5))
+    result = score("promis_pi_6a", answers=fill(PI_6A_ITEMS, raw, low=1, high=5))
     assert (result.scorable, result.total, (result.t_score, result.se)) == (True, raw, expected)
     assert result.band is None
 
 
 @pytest.mark.parametrize(("raw", "expected"), PF_6B_EXPECTED.items())
 def test_promis_pf_6b_table(raw: int, expected: tuple[float, float]) -> None:
-    result = score("promis_pf_6b", fill(PF_6B_ITEMS, raw, low=1, high=5))
+    result = score("promis_pf_6b", answers=fill(PF_6B_ITEMS, raw, low=1, high=5))
     assert (result.scorable, result.total, (result.t_score, result.se)) == (True, raw, expected)
 
 
@@ -416,7 +418,7 @@ def test_promis_direction() -> None:
 def test_promis_matches_cms_ig_examples(
     code: str, answers: dict[str, int], raw: int, t_score: float
 ) -> None:
-    result = score(code, answers)
+    result = score(code, answers=answers)
     assert (result.total, result.t_score) == (raw, t_score)
 
 
@@ -426,7 +428,7 @@ def test_promis_matches_cms_ig_examples(
 def test_promis_missing_item_not_scorable(code: str, items: list[str]) -> None:
     answers = fill(items, 18, low=1, high=5)
     del answers[items[4]]
-    result = score(code, answers)
+    result = score(code, answers=answers)
     assert (result.scorable, result.total, result.t_score, result.se) == (False, None, None, None)
     assert result.missing == (items[4],)
 
@@ -540,22 +542,22 @@ def test_promis_tables_follow_from_the_item_calibrations(
 def test_validate_reports_the_item_and_the_allowed_values(
     code: str, answers: dict[str, object], item: str, fragment: str
 ) -> None:
-    problems = validate(code, answers)
+    problems = validate(code, answers=answers)
     assert len(problems) == 1
     assert problems[0].item == item
     assert fragment in problems[0].message
 
 
 def test_validate_accepts_valid_and_partial_answers() -> None:
-    assert validate("phq9", fill(PHQ9_ITEMS, 12, low=0, high=3)) == ()
-    assert validate("phq9", {"phq9_difficulty": 0}) == ()
-    assert validate("whodas12", {}) == ()
+    assert validate("phq9", answers=fill(PHQ9_ITEMS, 12, low=0, high=3)) == ()
+    assert validate("phq9", answers={"phq9_difficulty": 0}) == ()
+    assert validate("whodas12", answers={}) == ()
 
 
 def test_score_raises_with_every_problem() -> None:
     answers: dict[str, object] = {"phq9_1": 4, "phq9_2": True, "phq9_3": 1, "extra": 0}
     with pytest.raises(InvalidAnswers) as excinfo:
-        score("phq9", answers)  # type: ignore[arg-type]
+        score("phq9", answers=answers)  # type: ignore[arg-type]
     assert excinfo.value.instrument == "phq9"
     assert [p.item for p in excinfo.value.problems] == ["phq9_1", "phq9_2", "extra"]
     assert all(isinstance(p, Problem) for p in excinfo.value.problems)
@@ -581,22 +583,22 @@ GAD7_CUTS = [(0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe")]
 
 @pytest.mark.parametrize("total", range(28))
 def test_phq9_every_total(total: int) -> None:
-    result = score("phq9", fill(PHQ9_ITEMS, total, low=0, high=3))
+    result = score("phq9", answers=fill(PHQ9_ITEMS, total, low=0, high=3))
     assert (result.total, result.band) == (total, _expected_band(total, PHQ9_CUTS))
 
 
 @pytest.mark.parametrize("total", range(22))
 def test_gad7_every_total(total: int) -> None:
-    result = score("gad7", fill(GAD7_ITEMS, total, low=0, high=3))
+    result = score("gad7", answers=fill(GAD7_ITEMS, total, low=0, high=3))
     assert (result.total, result.band) == (total, _expected_band(total, GAD7_CUTS))
 
 
 @pytest.mark.parametrize("total", range(12, 61))
 def test_whodas12_every_total(total: int) -> None:
-    result = score("whodas12", fill(WHODAS_ITEMS, total, low=1, high=5))
+    result = score("whodas12", answers=fill(WHODAS_ITEMS, total, low=1, high=5))
     assert (result.scorable, result.total) == (True, total)
 
 
 def test_whodas12_extremes_are_12_and_60() -> None:
-    assert score("whodas12", dict.fromkeys(WHODAS_ITEMS, 1)).total == 12
-    assert score("whodas12", dict.fromkeys(WHODAS_ITEMS, 5)).total == 60
+    assert score("whodas12", answers=dict.fromkeys(WHODAS_ITEMS, 1)).total == 12
+    assert score("whodas12", answers=dict.fromkeys(WHODAS_ITEMS, 5)).total == 60

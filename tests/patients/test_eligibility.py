@@ -30,7 +30,7 @@ from app.patients.eligibility import care_period_end, enrollment_problem
 def test_valid_enrollments(
     track: str, conditions: list[str], region: str | None, period: str
 ) -> None:
-    assert enrollment_problem(track, conditions, region=region, period=period) is None
+    assert enrollment_problem(track, conditions=conditions, region=region, period=period) is None
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_valid_enrollments(
 def test_invalid_enrollments(
     track: str, conditions: list[str], region: str | None, period: str, fragment: str
 ) -> None:
-    problem = enrollment_problem(track, conditions, region=region, period=period)
+    problem = enrollment_problem(track, conditions=conditions, region=region, period=period)
     assert problem is not None
     assert fragment in problem
 
