@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Select, select
@@ -61,6 +62,32 @@ def record_patient(
         resource_type=resource_type,
         resource_id=resource_id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Trail:
+    """Records accesses to one kind of resource; a service keeps one per resource type:
+    `_audit = Trail("device")`, then `_audit(session, principal=..., patient=..., action=...)`."""
+
+    resource_type: str
+
+    def __call__(
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal,
+        patient: Patient,
+        action: Action,
+        resource_id: uuid.UUID | None = None,
+    ) -> None:
+        record_patient(
+            session,
+            principal=principal,
+            patient=patient,
+            action=action,
+            resource_type=self.resource_type,
+            resource_id=resource_id,
+        )
 
 
 def record_many(

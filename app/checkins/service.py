@@ -82,21 +82,7 @@ def catalog() -> InstrumentList:
 # --- Helpers ------------------------------------------------------------------------------------
 
 
-def _audit(
-    session: AsyncSession,
-    principal: Principal,
-    patient: Patient,
-    action: audit_service.Action,
-    resource_id: uuid.UUID | None = None,
-) -> None:
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action=action,
-        resource_type=RESOURCE,
-        resource_id=resource_id,
-    )
+_audit = audit_service.Trail(RESOURCE)
 
 
 def _score_read(row: Checkin) -> ScoreRead:
@@ -272,9 +258,9 @@ async def submit(
             )
         )
         assert stored is not None  # the conflict was on this row, committed before our insert
-        _audit(session, principal, patient, "read", stored.id)
+        _audit(session, principal=principal, patient=patient, action="read", resource_id=stored.id)
         return to_result(stored), False
-    _audit(session, principal, patient, "create", row.id)
+    _audit(session, principal=principal, patient=patient, action="create", resource_id=row.id)
     if scoring.SELF_HARM_RISK in row.flags:
         await alerts_service.open_alert(
             session,
@@ -311,7 +297,7 @@ async def history(
         limit=limit,
         cursor=cursor,
     )
-    _audit(session, principal, patient, "read")
+    _audit(session, principal=principal, patient=patient, action="read")
     return [to_read(r) for r in rows], next_cursor
 
 
@@ -336,7 +322,7 @@ async def due(
     ).all()
     items = schedule.due_on(today, periods=periods, history=[schedule.Done(i, d) for i, d in done])
     pinned = await _pinned_versions(session, patient.id, periods)
-    _audit(session, principal, patient, "read")
+    _audit(session, principal=principal, patient=patient, action="read")
     return DueList(
         today=today,
         timezone=patient.timezone,

@@ -20,22 +20,7 @@ from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceList, DeviceR
 from app.errors import NotFound
 from app.patients.models import Patient
 
-
-def _audit(
-    session: AsyncSession,
-    principal: Principal,
-    patient: Patient,
-    action: audit_service.Action,
-    resource_id: uuid.UUID | None,
-) -> None:
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action=action,
-        resource_type="device",
-        resource_id=resource_id,
-    )
+_audit = audit_service.Trail("device")
 
 
 async def register(
@@ -54,7 +39,7 @@ async def register(
     )
     session.add(device)
     await session.flush()
-    _audit(session, principal, patient, "create", device.id)
+    _audit(session, principal=principal, patient=patient, action="create", resource_id=device.id)
     return DeviceCreated(**DeviceRead.model_validate(device).model_dump(), client_secret=secret)
 
 
@@ -65,7 +50,7 @@ async def list_devices(
     rows = await session.scalars(
         select(Device).where(Device.patient_id == patient.id).order_by(Device.created_at.desc())
     )
-    _audit(session, principal, patient, "read", None)
+    _audit(session, principal=principal, patient=patient, action="read")
     return DeviceList(items=[DeviceRead.model_validate(d) for d in rows])
 
 
@@ -79,7 +64,7 @@ async def revoke(
         raise NotFound("No such device.")
     if device.revoked_at is None:
         device.revoked_at = utcnow()
-    _audit(session, principal, patient, "delete", device.id)
+    _audit(session, principal=principal, patient=patient, action="delete", resource_id=device.id)
 
 
 async def get_patient_device(

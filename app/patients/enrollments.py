@@ -27,22 +27,7 @@ from app.patients.schemas import (
     EnrollmentRead,
 )
 
-
-def _audit(
-    session: AsyncSession,
-    principal: Principal,
-    patient: Patient,
-    action: audit_service.Action,
-    enrollment_id: uuid.UUID | None = None,
-) -> None:
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action=action,
-        resource_type="enrollment",
-        resource_id=enrollment_id,
-    )
+_audit = audit_service.Trail("enrollment")
 
 
 async def enroll(
@@ -64,7 +49,9 @@ async def enroll(
         switched.ended_at = utcnow()
         switched.end_reason = "switched_to_ckm"
         await session.flush()
-        _audit(session, principal, patient, "update", switched.id)
+        _audit(
+            session, principal=principal, patient=patient, action="update", resource_id=switched.id
+        )
     enrollment = Enrollment(
         patient_id=patient.id,
         track=body.track,
@@ -78,7 +65,9 @@ async def enroll(
     )
     session.add(enrollment)
     await flush_or_conflict(session, detail=taken)
-    _audit(session, principal, patient, "create", enrollment.id)
+    _audit(
+        session, principal=principal, patient=patient, action="create", resource_id=enrollment.id
+    )
     return EnrollmentRead.model_validate(enrollment)
 
 
@@ -100,7 +89,7 @@ async def list_enrollments(
         .where(Enrollment.patient_id == patient.id)
         .order_by(Enrollment.start_date.desc(), Enrollment.created_at.desc())
     )
-    _audit(session, principal, patient, "read")
+    _audit(session, principal=principal, patient=patient, action="read")
     return EnrollmentList(items=[EnrollmentRead.model_validate(e) for e in rows])
 
 
@@ -134,5 +123,5 @@ async def disenroll(
         if existing is None:
             raise NotFound("No such enrollment.")
         raise Conflict("The enrollment has already ended.")
-    _audit(session, principal, patient, "update", ended.id)
+    _audit(session, principal=principal, patient=patient, action="update", resource_id=ended.id)
     return EnrollmentRead.model_validate(ended)

@@ -35,6 +35,8 @@ from app.patients.schemas import (
 )
 
 ME = "me"
+_audit_patient = audit_service.Trail("patient")
+_audit_activation = audit_service.Trail("activation_code")
 # What patients may change themselves; identity, MBI and social-risk flags are staff-managed.
 PATIENT_EDITABLE = frozenset({"timezone", "height_cm"})
 
@@ -125,25 +127,15 @@ async def create(
     activation = _new_activation(patient, activation_ttl_days)
     session.add(patient)
     await flush_or_conflict(session, detail="A patient with this MBI already exists.")
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action="create",
-        resource_type="patient",
-        resource_id=patient.id,
+    _audit_patient(
+        session, principal=principal, patient=patient, action="create", resource_id=patient.id
     )
     return PatientCreated(**to_read(patient).model_dump(), **activation.model_dump())
 
 
 async def read(session: AsyncSession, *, principal: Principal, patient: Patient) -> PatientRead:
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action="read",
-        resource_type="patient",
-        resource_id=patient.id,
+    _audit_patient(
+        session, principal=principal, patient=patient, action="read", resource_id=patient.id
     )
     return to_read(patient)
 
@@ -161,13 +153,8 @@ async def update_patient(
         setattr(patient, name, value)
     patient.updated_at = utcnow()
     await flush_or_conflict(session, detail="A patient with this MBI already exists.")
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action="update",
-        resource_type="patient",
-        resource_id=patient.id,
+    _audit_patient(
+        session, principal=principal, patient=patient, action="update", resource_id=patient.id
     )
     return to_read(patient)
 
@@ -262,12 +249,7 @@ async def reissue_activation(
     if patient.activated_at is not None:
         raise Conflict("The patient has already activated their account.")
     activation = _new_activation(patient, activation_ttl_days)
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action="update",
-        resource_type="activation_code",
-        resource_id=patient.id,
+    _audit_activation(
+        session, principal=principal, patient=patient, action="update", resource_id=patient.id
     )
     return activation
