@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from hypothesis import HealthCheck, settings
 from sqlalchemy import func, select
 
 from app.readings.models import Reading
@@ -103,3 +104,13 @@ async def count_rows(app: FastAPI, patient: uuid.UUID, *, live_only: bool = Fals
         statement = statement.where(Reading.deleted_at.is_(None))
     async with app.state.sessionmaker() as session:
         return int(await session.scalar(statement) or 0)
+
+
+# Property tests run on every test run: a modest number of examples, the same ones every run
+# (derandomized, no example database), and no deadline (database round trips vary in time).
+PROPERTY = settings(max_examples=60, derandomize=True, database=None, deadline=None)
+# Over the app: every example makes its own organization and patient, so reusing the test's
+# app and client (function-scoped fixtures) across examples shares no state between them.
+APP_PROPERTY = settings(
+    PROPERTY, max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
