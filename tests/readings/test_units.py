@@ -8,16 +8,21 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.readings.catalog import (
     BLOOD_PRESSURE_COMPONENTS,
     NUMERIC_FIELDS,
     READING_TYPES,
+    Conversion,
+    NumericField,
     canonical_unit,
     component_loinc,
     loinc_code,
 )
 from app.readings.units import FieldProblem, normalize, round_half_up
+from tests.readings.helpers import PROPERTY
 
 # A valid body per type; tests override one field at a time.
 BASE: dict[str, dict[str, object]] = {
@@ -405,3 +410,64 @@ def test_numeric_field_constants() -> None:
 )
 def test_round_half_up(value: float, decimals: int, expected: float) -> None:
     assert round_half_up(value, decimals) == expected
+
+
+# --- round trips, for every alternative unit ---------------------------------------------------
+
+ALTERNATIVES = [
+    pytest.param(name, f, conversion, id=f"{name}-{conversion.unit}")
+    for name, spec in READING_TYPES.items()
+    for f in spec.numeric
+    for conversion in f.alternatives
+]
+
+
+def test_every_type_with_alternative_units_is_round_tripped() -> None:
+    tripped = {p.values[0] for p in ALTERNATIVES}
+    assert tripped == {
+        name for name, spec in READING_TYPES.items() if any(f.alternatives for f in spec.numeric)
+    }
+    assert {"glucose", "weight", "hba1c", "ldl", "total_cholesterol"} <= tripped
+
+
+def stored(reading_type: str, value: float, unit: str) -> float:
+    result = normalize(reading_type, {"value": value, "unit": unit})
+    assert result.ok, result.problems
+    canonical = result.values["value"]
+    assert isinstance(canonical, float)
+    return canonical
+
+
+@pytest.mark.parametrize(("reading_type", "f", "conversion"), ALTERNATIVES)
+@PROPERTY
+@given(data=st.data())
+def test_alternative_unit_round_trips_within_the_resolution(
+    reading_type: str, f: NumericField, conversion: Conversion, data: st.DataObject
+) -> None:
+    # Any value in range in the alternative unit, stored in the canonical unit and converted
+    # back, is off by at most half the field's resolution (in the alternative unit).
+    low, high = (conversion.from_canonical(edge) for edge in (f.minimum, f.maximum))
+    value = data.draw(st.floats(low, high), label="value")
+    back = conversion.from_canonical(stored(reading_type, value, conversion.unit))
+    assert abs(back - value) <= f.step / 2 / conversion.factor * (1 + 1e-9)
+    # Where the canonical resolution is the finer one, a value at the alternative unit's own
+    # resolution comes back exactly (5.5 mmol/L -> 99.1 mg/dL -> 5.5 mmol/L).
+    scale = 10**conversion.decimals
+    if f.step < conversion.factor / scale:
+        sent = data.draw(
+            st.integers(math.ceil(low * scale), math.floor(high * scale)), label="sent"
+        )
+        back = conversion.from_canonical(stored(reading_type, sent / scale, conversion.unit))
+        assert round_half_up(back, conversion.decimals) == sent / scale
+
+
+@pytest.mark.parametrize(("reading_type", "f", "conversion"), ALTERNATIVES)
+@PROPERTY
+@given(data=st.data())
+def test_canonical_value_sent_in_another_unit_is_stored_exactly(
+    reading_type: str, f: NumericField, conversion: Conversion, data: st.DataObject
+) -> None:
+    scale = 10**f.decimals
+    steps = st.integers(math.ceil(f.minimum * scale), math.floor(f.maximum * scale))
+    canonical = data.draw(steps, label="canonical") / scale
+    assert stored(reading_type, conversion.from_canonical(canonical), conversion.unit) == canonical
