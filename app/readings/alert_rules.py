@@ -35,7 +35,7 @@ HYPOGLYCEMIA_LEVELS: Final[tuple[tuple[float, str, Severity], ...]] = (
 
 
 def alert_specs(
-    reading_id: uuid.UUID, reading_type: str, values: Mapping[str, Any]
+    reading_id: uuid.UUID, *, reading_type: str, values: Mapping[str, Any]
 ) -> list[AlertSpec]:
     """The alerts a newly stored reading opens (canonical values; at most one)."""
     if reading_type == "blood_pressure":

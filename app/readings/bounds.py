@@ -31,7 +31,7 @@ Bound = date | datetime
 _DAY_MARGIN = timedelta(days=1)
 
 
-def parse_bound(raw: str | None, name: str) -> Bound | None:
+def parse_bound(raw: str | None, *, name: str) -> Bound | None:
     """A `from`/`to` query value: a date (local day) or a timestamp with offset."""
     if raw is None:
         return None
@@ -68,12 +68,12 @@ def _to_day(last: date) -> list[ColumnElement[bool]]:
     ]
 
 
-def local_days(first: date, last: date) -> list[ColumnElement[bool]]:
+def local_days(first: date, *, last: date) -> list[ColumnElement[bool]]:
     """Conditions selecting readings on local days first..last, using the time index."""
     return [*_from_day(first), *_to_day(last)]
 
 
-def bound_conditions(first: Bound | None, last: Bound | None) -> list[ColumnElement[bool]]:
+def bound_conditions(first: Bound | None, *, last: Bound | None) -> list[ColumnElement[bool]]:
     """Conditions selecting readings from `first` to `last` (either may be absent)."""
     conditions: list[ColumnElement[bool]] = []
     if isinstance(first, datetime):
@@ -88,7 +88,7 @@ def bound_conditions(first: Bound | None, last: Bound | None) -> list[ColumnElem
 
 
 def day_range(
-    patient: Patient, first: Bound | None, last: Bound | None, default_days: int, max_days: int
+    patient: Patient, *, first: Bound | None, last: Bound | None, default_days: int, max_days: int
 ) -> tuple[date, date]:
     """Local-day range from `from`/`to` (timestamps map to the patient's local day)."""
     zone = ZoneInfo(patient.timezone)

@@ -28,6 +28,8 @@ from app.patients.models import Patient
 from app.readings import feed, rollups
 from app.readings.models import Reading
 
+_audit = audit_service.Trail("reading")
+
 
 async def delete_reading(
     session: AsyncSession, *, principal: Principal, patient: Patient, reading_id: uuid.UUID
@@ -60,11 +62,4 @@ async def delete_reading(
     )
     if reading_type in baselines.CACHED_SOURCES:
         await baselines.invalidate(session, patient.id, [local_date])
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action="delete",
-        resource_type="reading",
-        resource_id=reading_id,
-    )
+    _audit(session, principal=principal, patient=patient, action="delete", resource_id=reading_id)

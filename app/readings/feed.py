@@ -22,15 +22,18 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit_service
 from app.auth.principal import Principal
 from app.db import dialect_insert
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.patients.models import Patient
 from app.readings.models import Reading, ReadingFeed
-from app.readings.queries import READ_COLUMNS, audit_read, to_read
+from app.readings.queries import READ_COLUMNS, to_read
 
 READINGS = cast("Table", Reading.__table__)
 FEEDS = cast("Table", ReadingFeed.__table__)
+
+_audit = audit_service.Trail("reading")
 
 
 async def allocate_seq(session: AsyncSession, *, patient_id: uuid.UUID, count: int) -> int:
@@ -88,7 +91,7 @@ async def changes(
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    audit_read(session, principal, patient, "reading")
+    _audit(session, principal=principal, patient=patient, action="read")
     next_cursor = encode_cursor([rows[-1].seq]) if rows else cursor
     return {
         "changes": [

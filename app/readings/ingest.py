@@ -62,6 +62,8 @@ from app.readings.schemas import (
 
 READINGS = cast("Table", Reading.__table__)
 
+_audit = audit_service.Trail("reading")
+
 FUTURE_TOLERANCE = timedelta(minutes=10)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # A step interval is at most one local day, which lasts 25 hours when clocks fall back.
@@ -95,7 +97,7 @@ def _problem(index: int, path: str, message: str) -> BatchItemResult:
 
 
 def prepare(
-    index: int, item: ReadingModel | InvalidReading, batch: Batch
+    item: ReadingModel | InvalidReading, *, index: int, batch: Batch
 ) -> Candidate | BatchItemResult:
     """An item's row to store (canonical values, UTC times, identity hash), or why it is invalid.
 
@@ -269,13 +271,18 @@ async def ingest(
 ) -> list[BatchItemResult]:
     """Store the valid readings together; one result per item, in order."""
     devices = await load_devices(session, principal=principal, patient=patient, items=readings)
-    batch = Batch(patient.id, patient.timezone, Provenance(principal, devices), utcnow())
+    batch = Batch(
+        patient_id=patient.id,
+        patient_timezone=patient.timezone,
+        provenance=Provenance(principal, devices=devices),
+        now=utcnow(),
+    )
     results: list[BatchItemResult | None] = [None] * len(readings)
     candidates: list[Candidate] = []
     first_by_key: dict[tuple[str, str], Candidate] = {}
     repeats: list[tuple[int, Candidate]] = []  # repeats inside this batch
     for index, item in enumerate(readings):
-        prepared = prepare(index, item, batch)
+        prepared = prepare(item, index=index, batch=batch)
         if isinstance(prepared, BatchItemResult):
             results[index] = prepared
         elif prepared.key in first_by_key:
@@ -329,14 +336,17 @@ async def _after_insert(
         session,
         principal=principal,
         patient=patient,
-        specs=[s for r in rows for s in alert_specs(r["id"], r["type"], r["values"])],
+        specs=[
+            s
+            for r in rows
+            for s in alert_specs(r["id"], reading_type=r["type"], values=r["values"])
+        ],
     )
-    audit_service.record_patient(
+    _audit(
         session,
         principal=principal,
         patient=patient,
         action="create",
-        resource_type="reading",
         resource_id=rows[0]["id"] if len(rows) == 1 else None,
     )
 

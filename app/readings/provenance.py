@@ -46,7 +46,7 @@ MANUAL = Source("manual")
 class Provenance:
     """Resolves each item's source and device: a device token is always its own device."""
 
-    def __init__(self, principal: Principal, devices: dict[uuid.UUID, Device]) -> None:
+    def __init__(self, principal: Principal, *, devices: dict[uuid.UUID, Device]) -> None:
         self.devices = devices
         self.own: Source | None = None
         if principal.role == "device":

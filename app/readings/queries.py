@@ -35,6 +35,10 @@ from app.readings.schemas import TYPE_FIELDS, GlucoseMetricsRead
 
 READINGS = cast("Table", Reading.__table__)
 
+_audit_readings = audit_service.Trail("reading")
+_audit_daily = audit_service.Trail("reading_daily")
+_audit_metrics = audit_service.Trail("glucose_metrics")
+
 MAX_DAILY_DAYS = 731
 MAX_METRICS_DAYS = 90
 DEFAULT_DAILY_DAYS = 30
@@ -107,17 +111,6 @@ def to_read(row: Sequence[Any]) -> dict[str, Any]:
     return item
 
 
-def audit_read(session: AsyncSession, principal: Principal, patient: Patient, what: str) -> None:
-    """Record that `principal` read the patient's `what` (in the request's transaction)."""
-    audit_service.record_patient(
-        session,
-        principal=principal,
-        patient=patient,
-        action="read",
-        resource_type=what,
-    )
-
-
 async def list_readings(
     session: AsyncSession,
     *,
@@ -137,7 +130,7 @@ async def list_readings(
     statement = select(*READ_COLUMNS).where(
         Reading.patient_id == patient.id,
         Reading.deleted_at.is_(None),
-        *bound_conditions(first, last),
+        *bound_conditions(first, last=last),
     )
     if reading_type is not None:
         statement = statement.where(Reading.type == reading_type)
@@ -151,7 +144,7 @@ async def list_readings(
         cursor=cursor,
         plain_rows=True,
     )
-    audit_read(session, principal, patient, "reading")
+    _audit_readings(session, principal=principal, patient=patient, action="read")
     return [to_read(r) for r in rows], next_cursor
 
 
@@ -189,7 +182,9 @@ async def daily(
     A hot path: a dict in `DailyList`'s shape, from plain rows; a year of blood pressure is
     1,000+ items.
     """
-    start, end = day_range(patient, first, last, DEFAULT_DAILY_DAYS, MAX_DAILY_DAYS)
+    start, end = day_range(
+        patient, first=first, last=last, default_days=DEFAULT_DAILY_DAYS, max_days=MAX_DAILY_DAYS
+    )
     # Plain rows (no ORM objects): a year is 365+ rows per request on a hot path.
     connection = await session.connection()
     rows = await connection.execute(
@@ -213,7 +208,7 @@ async def daily(
         for day, component, count, total, low, high in rows
     ]
     items.sort(key=lambda i: (i["date"], order[i["component"]]))
-    audit_read(session, principal, patient, "reading_daily")
+    _audit_daily(session, principal=principal, patient=patient, action="read")
     return {"type": reading_type, "unit": spec.unit, "items": items}  # DailyList's shape
 
 
@@ -226,19 +221,25 @@ async def glucose_metrics_for(
     last: Bound | None,
 ) -> GlucoseMetricsRead:
     """CGM consensus metrics over local days (interstitial glucose only; default 14 days)."""
-    start, end = day_range(patient, first, last, DEFAULT_METRICS_DAYS, MAX_METRICS_DAYS)
+    start, end = day_range(
+        patient,
+        first=first,
+        last=last,
+        default_days=DEFAULT_METRICS_DAYS,
+        max_days=MAX_METRICS_DAYS,
+    )
     rows = await session.execute(
         select(Reading.effective_at, Reading.local_date, Reading.values).where(
             Reading.patient_id == patient.id,
             Reading.type == "glucose",
             Reading.code == CGM_CODE,
             Reading.deleted_at.is_(None),
-            *local_days(start, end),
+            *local_days(start, last=end),
         )
     )
     samples = [GlucoseSample(at, day, float(values["value"])) for at, day, values in rows]
     metrics = glucose_metrics(samples, days=(end - start).days + 1)
-    audit_read(session, principal, patient, "glucose_metrics")
+    _audit_metrics(session, principal=principal, patient=patient, action="read")
     return GlucoseMetricsRead(
         from_date=start,
         to_date=end,

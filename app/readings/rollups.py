@@ -117,7 +117,7 @@ async def recompute_day(
             Reading.patient_id == patient_id,
             Reading.type == reading_type,
             Reading.deleted_at.is_(None),
-            *local_days(local_date, local_date),
+            *local_days(local_date, last=local_date),
         )
     )
     await session.execute(

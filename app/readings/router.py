@@ -97,8 +97,8 @@ async def list_readings(
         principal=principal,
         patient=patient,
         reading_type=type,
-        first=parse_bound(from_, "from"),
-        last=parse_bound(to, "to"),
+        first=parse_bound(from_, name="from"),
+        last=parse_bound(to, name="to"),
         limit=limit,
         cursor=cursor,
     )
@@ -135,8 +135,8 @@ async def daily_readings(
         principal=principal,
         patient=patient,
         reading_type=type,
-        first=parse_bound(from_, "from"),
-        last=parse_bound(to, "to"),
+        first=parse_bound(from_, name="from"),
+        last=parse_bound(to, name="to"),
     )
     return data_response(daily)
 
@@ -154,8 +154,8 @@ async def glucose_metrics(
         session,
         principal=principal,
         patient=patient,
-        first=parse_bound(from_, "from"),
-        last=parse_bound(to, "to"),
+        first=parse_bound(from_, name="from"),
+        last=parse_bound(to, name="to"),
     )
 
 

@@ -18,7 +18,10 @@ READING_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
 def kinds(reading_type: str, values: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(s.kind, s.severity) for s in alert_specs(READING_ID, reading_type, values)]
+    return [
+        (s.kind, s.severity)
+        for s in alert_specs(READING_ID, reading_type=reading_type, values=values)
+    ]
 
 
 CRISIS = [("blood_pressure_crisis", "urgent")]
@@ -69,10 +72,14 @@ def test_hypoglycemia_edges(value: float, expected: list[tuple[str, str]]) -> No
 
 
 def test_alert_names_its_reading_and_values() -> None:
-    (crisis,) = alert_specs(READING_ID, "blood_pressure", {"systolic": 185, "diastolic": 95})
+    (crisis,) = alert_specs(
+        READING_ID, reading_type="blood_pressure", values={"systolic": 185, "diastolic": 95}
+    )
     assert (crisis.source_type, crisis.source_id) == ("reading", READING_ID)
     assert crisis.details == {"systolic": 185, "diastolic": 95}
-    (low,) = alert_specs(READING_ID, "glucose", {"value": 50.0, "unit": "mg/dL"})
+    (low,) = alert_specs(
+        READING_ID, reading_type="glucose", values={"value": 50.0, "unit": "mg/dL"}
+    )
     assert (low.source_type, low.source_id) == ("reading", READING_ID)
     assert low.details == {"value": 50.0, "unit": "mg/dL"}
 

@@ -37,8 +37,13 @@ def prepared(body: dict[str, Any], principal: Principal = PATIENT) -> Candidate:
     devices = {}
     if principal.role == "device":
         devices[DEVICE_ID] = Device(id=DEVICE_ID, kind="scale", validated=True)
-    batch = Batch(PATIENT_ID, "America/New_York", Provenance(principal, devices), NOW)
-    result = prepare(0, validate_reading(body), batch)
+    batch = Batch(
+        patient_id=PATIENT_ID,
+        patient_timezone="America/New_York",
+        provenance=Provenance(principal, devices=devices),
+        now=NOW,
+    )
+    result = prepare(validate_reading(body), index=0, batch=batch)
     assert isinstance(result, Candidate), result
     return result
 
