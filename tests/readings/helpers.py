@@ -1,14 +1,16 @@
-"""Reading bodies and HTTP shortcuts for the readings and alerts tests."""
+"""Reading bodies, HTTP shortcuts and generated writes for the readings and alerts tests."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.readings.models import Reading
@@ -114,3 +116,68 @@ PROPERTY = settings(max_examples=60, derandomize=True, database=None, deadline=N
 APP_PROPERTY = settings(
     PROPERTY, max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+
+
+# --- generated writes --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Post:
+    readings: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Resend:
+    which: int  # an earlier post, modulo how many there were
+
+
+@dataclass(frozen=True)
+class Delete:
+    which: int  # a stored reading (maybe deleted already), modulo how many there are
+
+
+Write = Post | Resend | Delete
+
+
+def write_sequences(
+    bodies: st.SearchStrategy[dict[str, Any]], *others: st.SearchStrategy[Any], max_size: int
+) -> st.SearchStrategy[list[Any]]:
+    """Sequences of writes (batches of up to 4 of `bodies`, resends, deletes) and `others`,
+    starting with a batch so that resends and deletes have something to act on."""
+    post = st.builds(Post, st.lists(bodies, min_size=1, max_size=4))
+    step = st.one_of(
+        post, st.builds(Resend, st.integers(0, 20)), st.builds(Delete, st.integers(0, 40)), *others
+    )
+    return st.tuples(post, st.lists(step, max_size=max_size)).map(lambda t: [t[0], *t[1]])
+
+
+@dataclass
+class Writer:
+    """Replays generated writes for one patient over HTTP, as that patient."""
+
+    client: httpx.AsyncClient
+    actor: Actor
+    patient_id: uuid.UUID
+    posted: list[list[dict[str, Any]]] = field(default_factory=list)
+    stored: list[str] = field(default_factory=list)  # ids of the readings created
+
+    async def write(self, step: Write) -> None:
+        if isinstance(step, Delete):
+            if self.stored:
+                reading_id = self.stored[step.which % len(self.stored)]
+                response = await self.client.delete(
+                    url(self.patient_id, f"/{reading_id}"), headers=self.actor.headers
+                )
+                assert response.status_code == 204, response.text
+            return
+        if isinstance(step, Post):
+            readings = step.readings
+        elif self.posted:
+            readings = self.posted[step.which % len(self.posted)]
+        else:
+            return
+        response = await post_batch(self.client, self.actor, self.patient_id, readings)
+        assert "invalid" not in statuses(response), response.text
+        self.posted.append(readings)
+        results = response.json()["results"]
+        self.stored += [r["id"] for r in results if r["status"] == "created"]

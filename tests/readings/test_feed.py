@@ -9,7 +9,7 @@ mirror of a follower that starts from nothing.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -22,10 +22,11 @@ from tests.factories import Actor, make_org, make_patient
 from tests.readings.helpers import (
     APP_PROPERTY,
     BASE_TIME,
+    Write,
+    Writer,
     list_all,
-    post_batch,
-    statuses,
     url,
+    write_sequences,
 )
 
 Mirror = dict[str, dict[str, Any]]
@@ -42,35 +43,13 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Create:
-    readings: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Resend:
-    which: int  # an earlier create, modulo how many there were
-
-
-@dataclass(frozen=True)
-class Delete:
-    which: int  # a stored reading, modulo how many there are
-
-
-@dataclass(frozen=True)
 class Follow:
     limit: int
     pages: int  # at most this many pages, then stop wherever the follower is
 
 
-operations = st.lists(
-    st.one_of(
-        st.builds(Create, st.lists(bodies(), min_size=1, max_size=3)),
-        st.builds(Resend, st.integers(0, 20)),
-        st.builds(Delete, st.integers(0, 40)),
-        st.builds(Follow, st.integers(1, 4), st.integers(1, 3)),
-    ),
-    min_size=1,
-    max_size=14,
+operations = write_sequences(
+    bodies(), st.builds(Follow, st.integers(1, 4), st.integers(1, 3)), max_size=14
 )
 
 
@@ -81,7 +60,7 @@ class Follower:
     client: httpx.AsyncClient
     actor: Actor
     patient_id: uuid.UUID
-    mirror: Mirror
+    mirror: Mirror = field(default_factory=dict)
     cursor: str | None = None
 
     async def follow(self, limit: int, pages: int | None = None) -> None:
@@ -112,39 +91,22 @@ class Follower:
 async def test_follower_ends_with_the_live_set(
     app: FastAPI,
     client: httpx.AsyncClient,
-    steps: list[Create | Resend | Delete | Follow],
+    steps: list[Write | Follow],
     catch_up_limit: int,
 ) -> None:
     org = await make_org(app)
     patient = await make_patient(app, org)
-    follower = Follower(client, patient.user, patient.id, {})
-    created: list[list[dict[str, Any]]] = []
-    stored: list[str] = []
+    follower = Follower(client, patient.user, patient.id)
+    writer = Writer(client, patient.user, patient.id)
     for step in steps:
         if isinstance(step, Follow):
             await follower.follow(step.limit, step.pages)
-        elif isinstance(step, Delete):
-            if stored:
-                reading_id = stored[step.which % len(stored)]  # maybe deleted already
-                response = await client.delete(
-                    url(patient.id, f"/{reading_id}"), headers=patient.user.headers
-                )
-                assert response.status_code == 204, response.text
         else:
-            if isinstance(step, Create):
-                readings = step.readings
-            elif created:
-                readings = created[step.which % len(created)]
-            else:
-                continue
-            response = await post_batch(client, patient.user, patient.id, readings)
-            assert "invalid" not in statuses(response), response.text
-            created.append(readings)
-            stored += [r["id"] for r in response.json()["results"] if r["status"] == "created"]
+            await writer.write(step)
 
     await follower.follow(catch_up_limit)
     live = {r["id"]: r for r in await list_all(client, patient.user, patient.id)}
     assert follower.mirror == live
-    latecomer = Follower(client, patient.user, patient.id, {})
+    latecomer = Follower(client, patient.user, patient.id)
     await latecomer.follow(catch_up_limit)
     assert latecomer.mirror == live

@@ -8,7 +8,6 @@ component, local day), computed here from scratch, and no other row may exist.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from app.readings.catalog import NUMERIC_FIELDS
 from app.readings.models import Reading, ReadingDay
 from tests.factories import make_org, make_patient
-from tests.readings.helpers import APP_PROPERTY, post_batch, statuses, url
+from tests.readings.helpers import APP_PROPERTY, Write, Writer, write_sequences
 
 # The US clocks went forward on 2025-03-09: local days of 23 hours are in range.
 LATEST = datetime(2025, 3, 10, 12, tzinfo=UTC)
@@ -54,30 +53,7 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
     return {"type": kind, **body}
 
 
-@dataclass(frozen=True)
-class Post:
-    readings: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Resend:
-    which: int  # an earlier post, modulo how many there were
-
-
-@dataclass(frozen=True)
-class Delete:
-    which: int  # a stored reading, modulo how many there are
-
-
-operations = st.lists(
-    st.one_of(
-        st.builds(Post, st.lists(bodies(), min_size=1, max_size=4)),
-        st.builds(Resend, st.integers(0, 20)),
-        st.builds(Delete, st.integers(0, 40)),
-    ),
-    min_size=1,
-    max_size=10,
-)
+operations = write_sequences(bodies(), max_size=10)
 
 Totals = tuple[int, float, float, float]  # count, sum, min, max
 
@@ -111,30 +87,13 @@ async def _from_scratch(app: FastAPI, patient_id: uuid.UUID) -> dict[tuple[str, 
 @APP_PROPERTY
 @given(steps=operations)
 async def test_incremental_rollups_equal_a_recompute(
-    app: FastAPI, client: httpx.AsyncClient, steps: list[Post | Resend | Delete]
+    app: FastAPI, client: httpx.AsyncClient, steps: list[Write]
 ) -> None:
     org = await make_org(app)
     patient = await make_patient(app, org)
-    posted: list[list[dict[str, Any]]] = []
-    stored: list[str] = []
+    writer = Writer(client, patient.user, patient.id)
     for step in steps:
-        if isinstance(step, Post | Resend):
-            if isinstance(step, Post):
-                readings = step.readings
-            elif posted:
-                readings = posted[step.which % len(posted)]
-            else:
-                continue
-            response = await post_batch(client, patient.user, patient.id, readings)
-            assert "invalid" not in statuses(response), response.text
-            posted.append(readings)
-            stored += [r["id"] for r in response.json()["results"] if r["status"] == "created"]
-        elif stored:
-            reading_id = stored[step.which % len(stored)]  # may be deleted already: harmless
-            response = await client.delete(
-                url(patient.id, f"/{reading_id}"), headers=org.clinician.headers
-            )
-            assert response.status_code == 204, response.text
+        await writer.write(step)
 
     rollups = await _rollups(app, patient.id)
     expected = await _from_scratch(app, patient.id)
