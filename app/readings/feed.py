@@ -11,6 +11,7 @@ Invariants:
   and a follower from any cursor ends with exactly the live set (docs/api.md "Readings"; a
   property test follows the feed through random writes).
 - The cursor is opaque (the last seq seen); an empty page hands back the cursor it was given.
+- Every read of the feed is audited in the request's session.
 """
 
 from __future__ import annotations
