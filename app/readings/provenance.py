@@ -28,8 +28,8 @@ from app.readings.schemas import InvalidReading, ReadingModel
 
 
 @dataclass(frozen=True, slots=True)
-class Source:
-    """Where a batch's readings come from, resolved once per distinct source."""
+class ResolvedSource:
+    """Where a batch's readings come from (not the body's `source`: what it resolves to)."""
 
     kind: str
     device_id: uuid.UUID | None = None
@@ -40,7 +40,7 @@ class Source:
     bp_eligible: bool = False
 
 
-MANUAL = Source("manual")
+MANUAL = ResolvedSource("manual")
 
 
 class Provenance:
@@ -48,18 +48,18 @@ class Provenance:
 
     def __init__(self, principal: Principal, *, devices: dict[uuid.UUID, Device]) -> None:
         self.devices = devices
-        self.own: Source | None = None
+        self.own: ResolvedSource | None = None
         if principal.role == "device":
             device = devices[principal.id]
-            self.own = Source(
+            self.own = ResolvedSource(
                 "device",
                 device.id,
                 device.kind,
                 bp_eligible=device.kind == "bp_cuff" and device.validated,
             )
-        self.declared: dict[tuple[str, uuid.UUID | None], Source] = {}
+        self.declared: dict[tuple[str, uuid.UUID | None], ResolvedSource] = {}
 
-    def resolve(self, model: ReadingModel) -> Source | FieldError:
+    def resolve(self, model: ReadingModel) -> ResolvedSource | FieldError:
         if self.own is not None:
             return self.own
         source = model.source
@@ -79,7 +79,7 @@ class Provenance:
                     message=f"device {source.device_id} is not one of the patient's registered,"
                     " unrevoked devices",
                 )
-            self.declared[key] = Source(
+            self.declared[key] = ResolvedSource(
                 source.kind, source.device_id, device.kind if device else None
             )
         return self.declared[key]
