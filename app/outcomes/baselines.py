@@ -92,10 +92,8 @@ async def store(
         await session.execute(statement, rows)
 
 
-async def invalidate(session: AsyncSession, patient_id: uuid.UUID, days: Iterable[date]) -> None:
-    """Drop the patient's kept baselines whose window reaches any of `days`.
-
-    Positional, unlike the rest of the package: the readings service calls it so."""
+async def invalidate(session: AsyncSession, *, patient_id: uuid.UUID, days: Iterable[date]) -> None:
+    """Drop the patient's kept baselines whose window reaches any of `days`."""
     earliest = min(days, default=None)
     if earliest is None:
         return

@@ -61,5 +61,5 @@ async def delete_reading(
         session, patient_id=patient.id, reading_type=reading_type, local_date=local_date
     )
     if reading_type in baselines.CACHED_SOURCES:
-        await baselines.invalidate(session, patient.id, [local_date])
+        await baselines.invalidate(session, patient_id=patient.id, days=[local_date])
     _audit(session, principal=principal, patient=patient, action="delete", resource_id=reading_id)

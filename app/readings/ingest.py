@@ -329,8 +329,10 @@ async def _after_insert(
     # A late reading inside a closed baseline window changes that baseline.
     await baselines.invalidate(
         session,
-        patient.id,
-        [r["local_date"] for r in rows if r["eligible"] and r["type"] in baselines.CACHED_SOURCES],
+        patient_id=patient.id,
+        days=[
+            r["local_date"] for r in rows if r["eligible"] and r["type"] in baselines.CACHED_SOURCES
+        ],
     )
     await alerts_service.open_alerts(
         session,
