@@ -140,10 +140,3 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
-
-
-@pytest.fixture
-def sqlite_only_url(database_url: str) -> str:
-    if make_url(database_url).get_backend_name() != "sqlite":
-        pytest.skip("SQLite only")
-    return database_url

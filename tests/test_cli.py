@@ -19,8 +19,9 @@ from app.config import get_settings
 
 
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_only_url: str) -> Iterator[str]:
-    """A fresh SQLite file for the command (the CLI migrates it itself)."""
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """A fresh SQLite file for the command (the CLI migrates it itself), whichever database
+    the rest of the suite runs on: the commands are the same on both."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("ACCESS_RPM_DATA_DIR", str(tmp_path / "data"))
@@ -67,9 +68,7 @@ def _free_port() -> int:
         return port
 
 
-def test_serve_migrates_and_listens_from_any_directory(
-    tmp_path: Path, sqlite_only_url: str
-) -> None:
+def test_serve_migrates_and_listens_from_any_directory(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
