@@ -1,10 +1,9 @@
-"""Observations as plain values, and the windows of days they are chosen from; pure.
+"""Observations as plain values, and the care period they are judged in; pure.
 
 A `Point` is one eligible reading or one scored check-in, on the patient's local day; a `Value`
 is what a measure reports, made of one point or the mean of several, and keeps the ids of the
 points it is made of (lineage). Invariants: points are passed oldest first and every selection
-keeps that order; a window is inclusive at both ends; the report date never passes the end of
-the care period (the end-of-period report describes the period itself).
+keeps that order; a window of days is inclusive at both ends.
 """
 
 from __future__ import annotations
@@ -12,9 +11,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from typing import Literal
 
-from app.outcomes.rules import Track, Windows
+from app.outcomes.rules import Track
+
+PeriodKind = Literal["initial", "follow_on"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,42 +32,37 @@ class Point:
 
 @dataclass(frozen=True, slots=True)
 class Value:
+    """A measure's value: one observation, or the mean of several (blood pressure)."""
+
     value: float
     at: datetime
     n: int
     ids: tuple[uuid.UUID, ...]
-    secondary: float | None = None
-    components: dict[str, float] = field(default_factory=dict)
+    secondary: float | None = None  # blood pressure: mean diastolic
+    components: dict[str, float] = field(default_factory=dict)  # eGFR and UACR
+    bmi: float | None = None  # weight: from the latest height taken at or before it
+    height_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CarePeriod:
+    """One enrollment as the rules see it: its track, conditions and dates."""
+
     track: Track
     conditions: tuple[str, ...]
     start: date
     end: date
-    height_cm: float | None = None
+    kind: PeriodKind = "initial"
+    control_group: bool = False
 
-    def report_date(self, as_of: date) -> date:
-        return min(as_of, self.end)
-
-    def day(self, as_of: date) -> int:
-        return (self.report_date(as_of) - self.start).days + 1
+    def day(self, on: date) -> int:
+        """The care-period day of `on` (1 = the start)."""
+        return (on - self.start).days + 1
 
 
 def within(points: Sequence[Point], *, first: date, last: date) -> list[Point]:
     """The points of the days `first` .. `last`."""
     return [p for p in points if first <= p.day <= last]
-
-
-def recent(
-    points: Sequence[Point], *, windows: Windows, period: CarePeriod, as_of: date
-) -> list[Point]:
-    """The points of the `observation_days` ending on the report date (none before the start):
-    the ones a current blood pressure, weight or PROM value may come from."""
-    report = period.report_date(as_of)
-    first = max(period.start, report - timedelta(days=windows.observation_days - 1))
-    return within(points, first=first, last=report)
 
 
 def mean(points: Sequence[Point]) -> Value:

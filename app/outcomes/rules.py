@@ -29,7 +29,10 @@ MeasureName = Literal[
     "depression",
     "anxiety",
     "function_whodas",
+    "global_impression",
 ]
+ReportType = Literal["baseline", "quarterly", "end_of_period"]
+REPORT_TYPES: tuple[ReportType, ...] = ReportType.__args__  # type: ignore[attr-defined]
 MEASURE_ORDER: tuple[MeasureName, ...] = MeasureName.__args__  # type: ignore[attr-defined]
 RULESETS = Path(__file__).parent / "rulesets"
 DEFAULT_RULESET = RULESETS / "access-2026.1.toml"
@@ -44,31 +47,62 @@ class _Data(BaseModel):
 
 
 class Windows(_Data):
+    """How long observations stay valid for a report (docs/rules.md "Data rules")."""
+
     baseline_days: int = Field(gt=0)
     observation_days: int = Field(gt=0)
     lab_days: int = Field(gt=0)
     lab_days_provisional: bool = False
     trend_days: int = Field(gt=1)
     bp_min_readings: int = Field(ge=1)
-    end_of_period_days: int = Field(ge=0)
     final_window_days: int = Field(gt=0)
 
-    # The baseline window (docs/rules.md "Data rules"): a baseline starts in the first
-    # `baseline_days` of the care period; a blood-pressure baseline is the mean of the
-    # `observation_days` window starting then, so its observations may reach further.
+    # The baseline window (docs/rules.md "Data rules"): a baseline is the value on the earliest
+    # day of the first `baseline_days` with valid data, so nothing after that window counts.
 
     def baseline_last(self, start: date) -> date:
-        """The last day a baseline may start, for a care period starting on `start`."""
+        """The last day of the baseline window of a care period starting on `start`."""
         return start + timedelta(days=self.baseline_days - 1)
 
-    @property
-    def baseline_reach_days(self) -> int:
-        """Days from the care-period start to the last day a baseline observation may have."""
-        return self.baseline_days - 1 + self.observation_days - 1
+    def observations_from(self, report_date: date) -> date:
+        """The first day whose blood pressure, weight or PROM may count on `report_date`."""
+        return report_date - timedelta(days=self.observation_days - 1)
 
-    def baseline_reach(self, start: date) -> date:
-        """The last day a baseline observation may have, for a care period starting on `start`."""
-        return start + timedelta(days=self.baseline_reach_days)
+    def labs_from(self, report_date: date) -> date:
+        """The first day whose lab result may count on `report_date`."""
+        return report_date - timedelta(days=self.lab_days - 1)
+
+
+class Calendar(_Data):
+    """The ACCESS reporting calendar in care-period days, day 1 being the start
+    (docs/rules.md "Reporting calendar"). The baseline window is `Windows.baseline_days`."""
+
+    period_days: int = Field(gt=0)
+    quarterly_opens_after_days: int = Field(gt=0)
+    quarterly_closes_after_days: int = Field(gt=0)
+    end_of_period_opens_day: int = Field(gt=0)
+    end_of_period_closes_day: int = Field(gt=0)
+    early_success_day: dict[Track, int]
+    due_soon_days: int = Field(ge=0)
+    follow_on_from_day: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Calendar:
+        if self.quarterly_closes_after_days < self.quarterly_opens_after_days:
+            raise ValueError("a quarterly window cannot close before it opens")
+        if not self.end_of_period_opens_day <= self.end_of_period_closes_day:
+            raise ValueError("the end-of-period window cannot close before it opens")
+        if any(d > self.end_of_period_opens_day for d in self.early_success_day.values()):
+            raise ValueError("early success cannot open after the end-of-period window")
+        return self
+
+    def date_of(self, start: date, day: int) -> date:
+        """The calendar date of care-period day `day` (1 = `start`)."""
+        return start + timedelta(days=day - 1)
+
+    def end(self, start: date) -> date:
+        """The last day of the care period starting on `start`."""
+        return self.date_of(start, self.period_days)
 
 
 class Threshold(_Data):
@@ -120,6 +154,12 @@ class MeasureRule(_Data):
     improvement_percent: float | None = Field(None, gt=0, lt=100)
     provisional: bool = False
     applies: dict[Track, Literal["always"] | tuple[str, ...]]
+    # Which reports carry the measure (docs/rules.md "Reporting calendar"): targets are judged
+    # at every report; eGFR/UACR come once, with the baseline; PGIC at the end of the period.
+    reported_in: tuple[ReportType, ...] = REPORT_TYPES
+    # Tracks whose baseline report needs this measure even where its target does not apply
+    # (HbA1c and LDL baselines for every eCKM patient).
+    baseline_for: tuple[Track, ...] = ()
 
     @model_validator(mode="after")
     def _has_a_target(self) -> MeasureRule:
@@ -142,6 +182,15 @@ class MeasureRule(_Data):
         if isinstance(self.control_below, dict):
             return self.control_below.get(track)
         return self.control_below
+
+    def required_in(
+        self, report_type: ReportType, *, track: Track, conditions: Iterable[str]
+    ) -> bool:
+        """Whether a report of `report_type` for this track and these conditions must carry
+        the measure for the report to be complete."""
+        if report_type == "baseline" and track in self.baseline_for:
+            return True
+        return report_type in self.reported_in and self.applies_to(track, conditions=conditions)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -167,6 +216,7 @@ class Ruleset(_Data):
     version: str
     description: str
     windows: Windows
+    calendar: Calendar
     attainment: Attainment
     payment: Payment
     measures: tuple[MeasureRule, ...]
