@@ -18,6 +18,7 @@ from app.db import create_engine, create_sessionmaker
 from app.migrate import upgrade_head
 from app.organizations import service as organizations_service
 from app.organizations.schemas import ClinicianCreate
+from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
 from app.patients import enrollments as enrollments_service
 from app.patients import service as patients_service
 from app.patients.schemas import EnrollmentCreate, PatientCreate, SocialRisk
@@ -42,6 +43,7 @@ async def load_demo(settings: Settings) -> int:
     passwords = Passwords(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )
+    rules = load_ruleset(settings.rules_file or DEFAULT_RULESET)
     suffix = secrets.token_hex(3)
     password = "demo-" + secrets.token_urlsafe(9)
     start = utc_today() - timedelta(days=45)
@@ -89,6 +91,7 @@ async def load_demo(settings: Settings) -> int:
                     session,
                     principal=staff,
                     patient=patient,
+                    rules=rules,
                     body=EnrollmentCreate.model_validate(
                         {"track": track, "conditions": conditions, "start_date": start}
                     ),

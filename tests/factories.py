@@ -25,7 +25,19 @@ from app.patients.schemas import EnrollmentCreate, PatientCreate
 @dataclass
 class Actor:
     principal: Principal
-    token: str
+    keys: TokenKeys
+
+    @property
+    def token(self) -> str:
+        """A fresh access token, issued on the service's clock (tests move it across days)."""
+        p = self.principal
+        return encode_access(
+            self.keys,
+            subject=p.id,
+            role=p.role,
+            organization_id=p.organization_id,
+            patient_id=p.patient_id,
+        )
 
     @property
     def headers(self) -> dict[str, str]:
@@ -61,14 +73,7 @@ def _maker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
 
 def mint(app: FastAPI, principal: Principal) -> Actor:
     keys: TokenKeys = app.state.token_keys
-    token = encode_access(
-        keys,
-        subject=principal.id,
-        role=principal.role,
-        organization_id=principal.organization_id,
-        patient_id=principal.patient_id,
-    )
-    return Actor(principal=principal, token=token)
+    return Actor(principal=principal, keys=keys)
 
 
 async def make_org(app: FastAPI, name: str = "Clinic") -> OrgWorld:
@@ -134,6 +139,7 @@ async def make_patient(
                 session,
                 principal=staff,
                 patient=patient,
+                rules=app.state.rules,
                 body=EnrollmentCreate.model_validate(enroll),
             )
         device = await devices_service.register(

@@ -86,10 +86,19 @@ def _decode(keys: TokenKeys, token: str, audience: str) -> dict[str, object]:
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=keys.issuer,
-            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+            # Expiry is checked below against the service's clock (`app.clock`), the one
+            # "now" of the whole service, rather than the library's own.
+            options={
+                "require": ["exp", "iat", "iss", "aud", "sub", "jti"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from exc
+    expires = claims.get("exp")
+    if not isinstance(expires, int | float) or expires <= utcnow().timestamp():
+        raise TokenError("Signature has expired")
     return claims
 
 

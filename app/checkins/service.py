@@ -137,9 +137,10 @@ def to_read(row: Checkin) -> CheckinRead:
 async def care_periods(
     session: AsyncSession, *, patient_id: uuid.UUID
 ) -> list[schedule.CarePeriod]:
-    """The patient's active enrollments, as the schedule sees them."""
+    """The patient's enrollments not disenrolled, as the schedule sees them (the schedule
+    keeps those that cover the day asked)."""
     rows = await session.scalars(
-        select(Enrollment).where(Enrollment.patient_id == patient_id, Enrollment.status == "active")
+        select(Enrollment).where(Enrollment.patient_id == patient_id, Enrollment.ended_at.is_(None))
     )
     return [
         schedule.CarePeriod(

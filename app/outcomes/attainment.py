@@ -1,18 +1,22 @@
 """An organization's Outcome Attainment Rate and projected payment; pure (docs/rules.md
-"Payment").
+"Payment", docs/api.md "Care periods and the ACCESS reporting calendar").
 
-Input is plain data: one `Member` per enrollment of the cohort, already evaluated, and the
-ruleset; no I/O. Invariants:
+Input is plain data: one `Member` per care period of the cohort (control-group periods are
+left out before, they get no OAP and are not in the rate), already evaluated, and the ruleset;
+no I/O. Invariants:
 
-- the rate is the share of the cohort that attains (None for an empty cohort), rounded to four
-  places; the withhold is earned when the rate reaches the threshold in force for care periods
-  starting on the report date (rate >= threshold, both from the ruleset);
-- a member's payment for the period is its track's initial rate plus the rural add-on, or the
-  follow-on rate (no add-on; a track without follow-on periods pays nothing for one); the
-  `withhold` share of the total is withheld, and paid only when the withhold is earned;
-- across tracks, withholds are earned per track: the payment is the sum of the tracks' payments
-  and `withhold_earned` is None; the rate, statuses and strata cover the whole cohort;
-- statuses count each member once: `attained`, else its least advanced applicable status, else
+- `rate` = attained / closed, where closed periods are those whose end-of-period window has
+  closed or that have a complete end-of-period report (None when none is closed);
+  `projected_rate` counts every period by whether an end-of-period report made today would
+  show attainment;
+- a period's threshold is the one in force for its start date; the withhold of the periods
+  sharing a threshold is earned when their rate reaches it (by the projected rate for the
+  projected payment);
+- a period's payment is its track's initial rate plus the rural add-on, or the follow-on rate
+  (no add-on; a track without follow-on periods pays nothing for one); the `withhold` share of
+  the total is withheld unless earned;
+- across tracks, withholds are earned per track and the payments are their sum;
+- statuses count each period once: `attained`, else its least advanced applicable status, else
   `not_applicable`; strata count the social-risk groups even when empty, so high-need patients
   are never quietly left out.
 """
@@ -34,10 +38,14 @@ STRATA = ("dual_eligible", "rural", "limited_digital_access")
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One enrollment of the cohort, as its attainment and payment need it."""
+    """One care period of the cohort, as its attainment and payment need it."""
 
     track: Track
-    attained: bool | None
+    start: date
+    attained: bool | None  # from a complete end-of-period report; False once its window closed
+    projected: bool | None = None
+    closed: bool = False  # end-of-period window closed, or a complete end-of-period report
+    reported: bool = False  # a complete end-of-period report
     status: Status | None = None  # least advanced applicable status; None: nothing applies
     follow_on: bool = False
     rural: bool = False
@@ -60,17 +68,50 @@ def period_payment(member: Member, *, payment: Payment) -> float:
     return rate.initial + (rate.rural_addon if member.rural else 0.0)
 
 
-def _rate(attained: int, patients: int) -> float | None:
-    return round(attained / patients, 4) if patients else None
+def _share(hits: int, of: int) -> float | None:
+    return round(hits / of, 4) if of else None
 
 
-def _projection(total: float, *, withhold: float, earned: bool) -> PaymentProjection:
-    withheld = round(total * withhold, 2)
+def _rates(members: Sequence[Member]) -> tuple[float | None, float | None]:
+    closed = [m for m in members if m.closed]
+    rate = _share(sum(1 for m in closed if m.attained is True), len(closed))
+    projected = _share(sum(1 for m in members if m.projected is True), len(members))
+    return rate, projected
+
+
+def _payment(members: Sequence[Member], *, rules: Ruleset) -> PaymentProjection:
+    """Withholds earned per group of periods sharing a threshold."""
+    groups: dict[float, list[Member]] = defaultdict(list)
+    for m in members:
+        groups[rules.attainment.threshold_for(m.start)].append(m)
+    total = withheld = projected = 0.0
+    earned_all: list[bool] = []
+    for threshold, group in groups.items():
+        amount = sum(period_payment(m, payment=rules.payment) for m in group)
+        held = amount * rules.payment.withhold
+        rate, projected_rate = _rates(group)
+        earned = rate is not None and rate >= threshold
+        projected_earned = projected_rate is not None and projected_rate >= threshold
+        total += amount
+        withheld += held
+        projected += amount if projected_earned else amount - held
+        earned_all.append(earned)
     return PaymentProjection(
         outcome_aligned_payment=round(total, 2),
-        withheld=withheld,
-        withhold_earned=earned,
-        projected=round(total if earned else total - withheld, 2),
+        withheld=round(withheld, 2),
+        withhold_earned=all(earned_all) if earned_all else False,
+        projected=round(projected, 2),
+    )
+
+
+def _stratum(members: Sequence[Member], *, name: str) -> Stratum:
+    group = [m for m in members if m.in_stratum(name)]
+    rate, projected = _rates(group)
+    return Stratum(
+        periods=len(group),
+        attained=sum(1 for m in group if m.attained is True),
+        rate=rate,
+        projected_rate=projected,
     )
 
 
@@ -79,57 +120,83 @@ def _summary(
     *,
     rules: Ruleset,
     track: Track | None,
+    cohort: int | None,
     as_of: date,
+    control_group_periods: int,
     payment: PaymentProjection | None = None,
 ) -> TrackAttainment:
-    patients = len(members)
-    attained = sum(1 for m in members if m.attained is True)
-    rate = _rate(attained, patients)
-    threshold = rules.attainment.threshold_for(as_of) if track is not None else None
-    threshold_met = rate >= threshold if rate is not None and threshold is not None else None
-    if payment is None:
-        total = 0.0
-        for m in members:
-            total += period_payment(m, payment=rules.payment)
-        payment = _projection(total, withhold=rules.payment.withhold, earned=bool(threshold_met))
+    rate, projected_rate = _rates(members)
+    thresholds = {rules.attainment.threshold_for(m.start) for m in members}
+    threshold = thresholds.pop() if len(thresholds) == 1 and track is not None else None
     statuses: dict[str, int] = defaultdict(int)
     for m in members:
         statuses["attained" if m.attained else (m.status or "not_applicable")] += 1
-    strata = {}
-    for name in STRATA:
-        group = [m for m in members if m.in_stratum(name)]
-        hit = sum(1 for m in group if m.attained is True)
-        strata[name] = Stratum(patients=len(group), attained=hit, rate=_rate(hit, len(group)))
     return TrackAttainment(
         track=track,
+        cohort=cohort,
         as_of=as_of,
         rules_version=rules.version,
-        patients=patients,
-        attained=attained,
+        periods=len(members),
+        control_group_periods=control_group_periods,
+        reported=sum(1 for m in members if m.reported),
+        closed=sum(1 for m in members if m.closed),
+        attained=sum(1 for m in members if m.attained is True),
         rate=rate,
+        projected_rate=projected_rate,
         threshold=threshold,
-        threshold_met=threshold_met,
+        threshold_met=rate >= threshold if rate is not None and threshold is not None else None,
         statuses=dict(statuses),
-        payment=payment,
-        strata=strata,
+        payment=payment or _payment(members, rules=rules),
+        strata={name: _stratum(members, name=name) for name in STRATA},
     )
 
 
 def track_attainment(
-    members: Sequence[Member], *, rules: Ruleset, track: Track, as_of: date
+    members: Sequence[Member],
+    *,
+    rules: Ruleset,
+    track: Track,
+    cohort: int | None,
+    as_of: date,
+    control_group_periods: int = 0,
 ) -> TrackAttainment:
-    """The attainment of one track's cohort (every member is in `track`)."""
-    return _summary(members, rules=rules, track=track, as_of=as_of)
+    """The attainment of one track's periods (every member is in `track`)."""
+    return _summary(
+        members,
+        rules=rules,
+        track=track,
+        cohort=cohort,
+        as_of=as_of,
+        control_group_periods=control_group_periods,
+    )
 
 
-def across_tracks(members: Sequence[Member], *, rules: Ruleset, as_of: date) -> TrackAttainment:
-    """Every track's attainment in `tracks`, and the cohort as a whole with their payments'
-    sum."""
+def across_tracks(
+    members: Sequence[Member],
+    *,
+    rules: Ruleset,
+    cohort: int | None,
+    as_of: date,
+    control_group: Sequence[Track] = (),
+) -> TrackAttainment:
+    """Every track's attainment in `tracks`, and all periods together with their payments'
+    sum; `control_group`: the track of each control-group period left out."""
     by_track: dict[Track, list[Member]] = defaultdict(list)
     for m in members:
         by_track[m.track].append(m)
+    left_out: dict[Track, int] = defaultdict(int)
+    for t in control_group:
+        left_out[t] += 1
     tracks = [
-        track_attainment(by_track[t], rules=rules, track=t, as_of=as_of) for t in sorted(by_track)
+        track_attainment(
+            by_track[t],
+            rules=rules,
+            track=t,
+            cohort=cohort,
+            as_of=as_of,
+            control_group_periods=left_out[t],
+        )
+        for t in sorted({*by_track, *left_out})
     ]
     payment = PaymentProjection(
         outcome_aligned_payment=round(sum(t.payment.outcome_aligned_payment for t in tracks), 2),
@@ -137,6 +204,14 @@ def across_tracks(members: Sequence[Member], *, rules: Ruleset, as_of: date) -> 
         withhold_earned=None,
         projected=round(sum(t.payment.projected for t in tracks), 2),
     )
-    summary = _summary(members, rules=rules, track=None, as_of=as_of, payment=payment)
+    summary = _summary(
+        members,
+        rules=rules,
+        track=None,
+        cohort=cohort,
+        as_of=as_of,
+        control_group_periods=len(control_group),
+        payment=payment,
+    )
     summary.tracks = tracks
     return summary

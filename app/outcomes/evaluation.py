@@ -1,10 +1,10 @@
-"""Evaluate enrollments against the outcome rules as of a date, keeping closed baselines.
+"""Evaluate care periods on the patients' local today: load what the rules need, then `standing`.
 
-Invariants: a patient's progress, the clinician panel and an organization's attainment all go
-through `evaluate_subjects`, so they cannot disagree; enrollments are evaluated on the same
-report date in one batch (one load of observations, one of kept baselines); a baseline is kept
-only once its window has closed (`baselines`), and a kept baseline is used in place of the
-observations of its window, which are then not read; measures come in `MEASURE_ORDER`.
+Invariants: a patient's progress, the reporting calendar, the worklist, the clinician panel and
+an organization's attainment all go through `evaluate_subjects`, so they cannot disagree; the
+periods evaluated on the same day are loaded together (one query for readings, one for
+check-ins, one for reports); a follow-on period reads its previous period's complete
+end-of-period report, which may be its baseline.
 """
 
 from __future__ import annotations
@@ -12,23 +12,25 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import local_today
-from app.outcomes import baselines, targets
+from app.clock import local_today, utc_today
+from app.outcomes import standing as standing_rules
+from app.outcomes.archive import reports_of
+from app.outcomes.calendar import ReportFacts
 from app.outcomes.loading import load_points
-from app.outcomes.observations import CarePeriod, Value
-from app.outcomes.rules import MEASURE_ORDER, MeasureRule, Ruleset, Track
-from app.outcomes.targets import Progress, Status
+from app.outcomes.observations import CarePeriod, PeriodKind
+from app.outcomes.rules import Ruleset, Track
+from app.outcomes.standing import Standing
 from app.patients.models import Enrollment, Patient
 
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """One enrollment to evaluate, with what the rules need of its patient."""
+    """One enrollment to evaluate, with its patient."""
 
     patient: Patient
     enrollment: Enrollment
@@ -36,30 +38,24 @@ class Subject:
     def period(self) -> CarePeriod:
         e = self.enrollment
         track: Track = e.track  # type: ignore[assignment]
+        kind: PeriodKind = e.period  # type: ignore[assignment]
         return CarePeriod(
-            track, tuple(e.conditions), e.start_date, e.end_date, self.patient.height_cm
+            track, tuple(e.conditions), e.start_date, e.end_date, kind, e.control_group
         )
+
+    def today(self) -> date:
+        return local_today(self.patient.timezone)
 
 
 @dataclass(frozen=True, slots=True)
 class Evaluated:
     subject: Subject
-    as_of: date
-    progress: list[Progress]
-    attained: bool | None
-
-    @property
-    def statuses(self) -> frozenset[Status]:
-        """The statuses of the applicable measures."""
-        return frozenset(p.status for p in self.progress if p.applicable)
+    standing: Standing
 
 
-def _cached_rules(rules: Ruleset, *, period: CarePeriod) -> list[MeasureRule]:
-    return [
-        r
-        for r in rules.measures_for(period.track)
-        if baselines.cacheable(r) and r.applies_to(period.track, conditions=period.conditions)
-    ]
+def _final(reports: Sequence[ReportFacts]) -> ReportFacts | None:
+    complete = [r for r in reports if r.type == "end_of_period" and r.complete]
+    return max(complete, key=lambda r: r.report_date) if complete else None
 
 
 async def evaluate_subjects(
@@ -67,73 +63,64 @@ async def evaluate_subjects(
     *,
     rules: Ruleset,
     subjects: Sequence[Subject],
-    as_of: date | None = None,
+    today: date | None = None,
 ) -> list[Evaluated]:
-    """Progress of each enrollment, as of `as_of` (default: each patient's local today)."""
-    results: list[Evaluated] = []
+    """Each period's standing on `today` (default: each patient's local today)."""
     groups: dict[date, list[Subject]] = defaultdict(list)
     for subject in subjects:
-        groups[as_of or local_today(subject.patient.timezone)].append(subject)
+        groups[today or subject.today()].append(subject)
+    ids = [s.enrollment.id for s in subjects]
+    previous = [s.enrollment.previous_id for s in subjects if s.enrollment.previous_id]
+    reports = await reports_of(session, enrollment_ids=[*ids, *previous])
+    results: list[Evaluated] = []
     for day, group in groups.items():
-        closed = [s for s in group if baselines.closed(s.enrollment, rules=rules, as_of=day)]
-        kept = await baselines.load(
-            session, rules=rules, enrollment_ids=[s.enrollment.id for s in closed]
-        )
-        settled = {
-            s.enrollment.id
-            for s in closed
-            if all(
-                (s.enrollment.id, r.name) in kept for r in _cached_rules(rules, period=s.period())
-            )
-        }
         points = await load_points(
-            session,
-            rules=rules,
-            enrollments=[s.enrollment for s in group],
-            as_of=day,
-            settled=settled,
+            session, rules=rules, enrollments=[s.enrollment for s in group], today=day
         )
-        closed_ids = {s.enrollment.id for s in closed}
-        to_keep: list[tuple[Enrollment, str, Value | None]] = []
         for subject in group:
-            period = subject.period()
-            sources = points[subject.enrollment.id]
-            progress = []
-            for rule in sorted(
-                rules.measures_for(period.track), key=lambda m: MEASURE_ORDER.index(m.name)
-            ):
-                key = (subject.enrollment.id, rule.name)
-                result = targets.evaluate(
-                    rule,
-                    rules=rules,
-                    period=period,
-                    sources=sources,
-                    as_of=day,
-                    known_baseline=kept.get(key, targets.UNKNOWN),
-                )
-                progress.append(result)
-                cache = subject.enrollment.id in closed_ids and key not in kept
-                if cache and result.applicable and baselines.cacheable(rule):
-                    to_keep.append((subject.enrollment, rule.name, result.baseline))
-            attained = targets.attainment(
-                progress, rule=rules.attainment.rule_for(period.track), period_over=day > period.end
+            e = subject.enrollment
+            own = [r for r in reports[e.id] if r.report_date <= day]
+            inherited = _final(reports[e.previous_id]) if e.previous_id else None
+            result = standing_rules.evaluate(
+                subject.period(),
+                rules=rules,
+                sources=points[e.id],
+                reports=own,
+                today=day,
+                inherited=inherited,
+                disenrolled=e.ended_at is not None,
             )
-            results.append(Evaluated(subject, day, progress, attained))
-        await baselines.store(session, rules=rules, entries=to_keep)
-    return results
+            results.append(Evaluated(subject, result))
+    order = {enrollment_id: i for i, enrollment_id in enumerate(ids)}
+    return sorted(results, key=lambda r: order[r.subject.enrollment.id])
 
 
-async def active_subjects(
-    session: AsyncSession, *, patients: Sequence[Patient], track: str | None = None
+async def current_subjects(
+    session: AsyncSession,
+    *,
+    patients: Sequence[Patient],
+    track: str | None = None,
+    rules: Ruleset,
 ) -> list[Subject]:
-    """The patients' active enrollments (in `track` if given), oldest care period first."""
+    """The patients' care periods that still matter: not disenrolled, and whose end-of-period
+    window has not closed on the patient's today (in `track` if given), oldest first."""
     by_id = {p.id: p for p in patients}
     if not by_id:
         return []
+    c = rules.calendar
+    after_end = c.end_of_period_closes_day - c.period_days
+    # A day of margin either side of UTC's today: each patient's own today decides below.
     statement = select(Enrollment).where(
-        Enrollment.patient_id.in_(by_id), Enrollment.status == "active"
+        Enrollment.patient_id.in_(by_id),
+        Enrollment.ended_at.is_(None),
+        Enrollment.end_date >= utc_today() - timedelta(days=after_end + 1),
     )
     if track is not None:
         statement = statement.where(Enrollment.track == track)
     enrollments = await session.scalars(statement.order_by(Enrollment.start_date))
-    return [Subject(by_id[e.patient_id], e) for e in enrollments]
+    subjects = [Subject(by_id[e.patient_id], e) for e in enrollments]
+    return [
+        s
+        for s in subjects
+        if s.today() <= rules.calendar.date_of(s.enrollment.start_date, c.end_of_period_closes_day)
+    ]

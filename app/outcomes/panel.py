@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import service as alerts_service
-from app.outcomes.evaluation import active_subjects, evaluate_subjects
+from app.outcomes.evaluation import current_subjects, evaluate_subjects
 from app.outcomes.rules import Ruleset
 from app.outcomes.targets import Status, least_advanced
 from app.patients.models import Patient
@@ -36,18 +36,18 @@ class PanelEntry:
         """Sort rank: open urgent alerts first, then off track, then insufficient data."""
         if self.open_urgent_alerts:
             return 0
-        return {"off_track": 1, "insufficient_data": 2}.get(self.status or "", 3)
+        return {"no_baseline": 1, "off_track": 1, "insufficient_data": 2}.get(self.status or "", 3)
 
 
 async def panel(
     session: AsyncSession, *, rules: Ruleset, patients: Sequence[Patient], track: str | None
 ) -> dict[uuid.UUID, PanelEntry]:
     """A panel entry per patient, by patient id; only enrollments in `track` if given."""
-    subjects = await active_subjects(session, patients=patients, track=track)
+    subjects = await current_subjects(session, patients=patients, track=track, rules=rules)
     evaluated = await evaluate_subjects(session, rules=rules, subjects=subjects)
     statuses: dict[uuid.UUID, set[Status]] = defaultdict(set)
     for e in evaluated:
-        statuses[e.subject.patient.id] |= e.statuses
+        statuses[e.subject.patient.id] |= e.standing.statuses
     urgent = await alerts_service.open_urgent_counts(session, patient_ids=[p.id for p in patients])
     return {
         p.id: PanelEntry(

@@ -1,7 +1,8 @@
-"""What the outcome routes answer (docs/api.md "Progress toward outcome targets").
+"""What the outcome routes take and answer (docs/api.md "Progress toward outcome targets",
+"Care periods and the ACCESS reporting calendar").
 
-Invariants: answers only, nothing here is read from a request body; money is in USD; a rate is a
-share in 0..1, None when nobody is counted.
+Invariants: request bodies forbid unknown fields (`StrictModel`); money is in USD; a rate is a
+share in 0..1, None when nobody is counted; dates are the patient's local days.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Status = Literal["met", "on_track", "off_track", "insufficient_data", "not_applicable"]
+from app.schemas import StrictModel
+
+Status = Literal[
+    "met", "on_track", "off_track", "insufficient_data", "no_baseline", "not_applicable"
+]
+PeriodStatus = Literal["active", "completed", "disenrolled"]
+ReportType = Literal["baseline", "quarterly", "end_of_period"]
+WindowStatus = Literal["upcoming", "open", "due_soon", "reported", "missed"]
 
 
 class MeasuredValue(BaseModel):
@@ -22,8 +30,18 @@ class MeasuredValue(BaseModel):
     source: Literal["readings", "checkins"]
     source_ids: list[uuid.UUID] = Field(description="The readings or check-ins used (lineage).")
     diastolic: float | None = Field(None, description="Blood pressure: mean diastolic.")
-    bmi: float | None = Field(None, description="Weight: body-mass index from the height.")
+    bmi: float | None = Field(
+        None, description="Weight: body-mass index from the latest height taken before it."
+    )
     components: dict[str, float] | None = Field(None, description="eGFR and UACR values.")
+
+
+class BaselineValue(MeasuredValue):
+    from_report: bool = Field(
+        description="From a baseline report (or, for a follow-on period, the previous "
+        "period's end-of-period report) rather than from the data of the baseline window."
+    )
+    on: date = Field(description="The day the baseline describes (its report date).")
 
 
 class MeasureProgressRead(BaseModel):
@@ -31,7 +49,7 @@ class MeasureProgressRead(BaseModel):
     label: str
     applicable: bool
     status: Status
-    baseline: MeasuredValue | None = None
+    baseline: BaselineValue | None = None
     current: MeasuredValue | None = None
     target: dict[str, float | str | None]
     projected: float | None = Field(
@@ -43,22 +61,35 @@ class MeasureProgressRead(BaseModel):
 class CarePeriodRead(BaseModel):
     start: date
     end: date
-    day: int = Field(description="Day of the care period on the report date (1 = start).")
+    day: int = Field(description="Day of the care period on the patient's today (1 = start).")
+
+
+class WindowRef(BaseModel):
+    type: ReportType
+    opens: date
+    closes: date
 
 
 class EnrollmentProgress(BaseModel):
     enrollment_id: uuid.UUID
     track: str
+    status: PeriodStatus
+    control_group: bool
     care_period: CarePeriodRead
     attained: bool | None = Field(
-        description="True when the patient attains; false once the period is over without it."
+        description="From a complete end-of-period report; false once that window closed "
+        "without one; null before."
     )
+    projected: bool | None = Field(
+        description="Whether an end-of-period report made today would show attainment."
+    )
+    next_window: WindowRef | None = Field(description="The reporting window to act on next.")
     measures: list[MeasureProgressRead]
 
 
 class PatientProgress(BaseModel):
     patient_id: uuid.UUID
-    as_of: date
+    as_of: date = Field(description="The patient's local day the progress is judged on.")
     rules_version: str
     items: list[EnrollmentProgress]
 
@@ -74,25 +105,128 @@ class PaymentProjection(BaseModel):
 
 
 class Stratum(BaseModel):
-    patients: int
+    periods: int
     attained: int
     rate: float | None
+    projected_rate: float | None
 
 
 class TrackAttainment(BaseModel):
     track: str | None
-    as_of: date
+    cohort: int | None = Field(description="The care-period start year counted (null: all).")
+    as_of: date = Field(description="The day the counts are taken on (UTC unless asked).")
     rules_version: str
-    patients: int
+    periods: int = Field(description="Care periods counted (control-group periods excluded).")
+    control_group_periods: int = Field(description="Control-group periods left out.")
+    reported: int = Field(description="Periods with a complete end-of-period report.")
+    closed: int = Field(
+        description="Periods whose end-of-period window has closed or that have a complete "
+        "end-of-period report: the denominator of `rate`."
+    )
     attained: int
-    rate: float | None
-    threshold: float | None
+    rate: float | None = Field(description="attained / closed.")
+    projected_rate: float | None = Field(
+        description="Periods that would attain if their end-of-period report were made today, "
+        "over all periods."
+    )
+    threshold: float | None = Field(
+        description="The Outcome Attainment Threshold of the periods' start dates (null when "
+        "they differ)."
+    )
     threshold_met: bool | None
     statuses: dict[str, int] = Field(
-        description="Patients by their least advanced applicable measure status."
+        description="Periods by outcome: attained, else their least advanced measure status."
     )
     payment: PaymentProjection
     strata: dict[str, Stratum] = Field(
         description="Social-risk groups (dual_eligible, rural, limited_digital_access)."
     )
     tracks: list[TrackAttainment] | None = None
+
+
+# --- reports and the reporting calendar (docs/api.md "Care periods and the ACCESS reporting
+# calendar") -------------------------------------------------------------------------------------
+
+
+class ReportCreate(StrictModel):
+    enrollment_id: uuid.UUID
+    type: ReportType
+    report_date: date | None = Field(
+        None,
+        description="The report date (the patient's local day): today by default; a past date "
+        "back-fills history; never in the future.",
+    )
+
+
+class ReportedMeasure(BaseModel):
+    measure: str
+    value: float | None = None
+    unit: str | None = None
+    at: datetime | None = None
+    n: int | None = None
+    source_ids: list[uuid.UUID] = Field(description="The readings or check-ins it used.")
+    status: Literal["met", "not_met", "no_baseline"] | None = Field(
+        None, description="End-of-period reports: the target measure against its baseline."
+    )
+    diastolic: float | None = None
+    bmi: float | None = None
+    components: dict[str, float] | None = None
+
+
+class ReportRead(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    enrollment_id: uuid.UUID
+    track: str
+    type: ReportType
+    report_date: date
+    complete: bool
+    missing: list[str] = Field(description="Measures without a valid value on the report date.")
+    measures: list[ReportedMeasure]
+    attained: bool | None = Field(
+        None, description="Complete end-of-period reports: whether the period attains."
+    )
+    status: Literal["prepared", "submitted", "accepted", "rejected"]
+    result_code: str | None = None
+    rules_version: str
+    created_at: datetime
+
+
+class WindowRead(BaseModel):
+    type: ReportType
+    opens: date
+    closes: date
+    status: WindowStatus
+    report_id: uuid.UUID | None = Field(
+        None, description="The complete report of the window, else the latest prepared one."
+    )
+    needed: list[str] = Field(description="What a complete report in this window still needs.")
+
+
+class PeriodReporting(BaseModel):
+    enrollment_id: uuid.UUID
+    track: str
+    status: PeriodStatus
+    control_group: bool
+    day: int
+    windows: list[WindowRead]
+
+
+class PatientReporting(BaseModel):
+    patient_id: uuid.UUID
+    today: date = Field(description="The patient's local today the windows are judged on.")
+    rules_version: str
+    items: list[PeriodReporting]
+
+
+class WorklistItem(BaseModel):
+    patient_id: uuid.UUID
+    patient_name: str
+    enrollment_id: uuid.UUID
+    track: str
+    type: ReportType
+    opens: date
+    closes: date
+    status: WindowStatus
+    report_id: uuid.UUID | None = None
+    needed: list[str]

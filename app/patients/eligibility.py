@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
 
 ECKM_CONDITIONS = frozenset(
     {"hypertension", "dyslipidemia", "obesity", "overweight_central", "prediabetes"}
@@ -62,12 +61,3 @@ def enrollment_problem(
     if period == "follow_on" and track in NO_FOLLOW_ON:
         return f"{track} has no follow-on care period."
     return None
-
-
-def care_period_end(start: date) -> date:
-    """The last day of the 12-month care period that starts on `start`."""
-    try:
-        anniversary = start.replace(year=start.year + 1)
-    except ValueError:  # 29 February: the period ends on 28 February next year
-        anniversary = start.replace(year=start.year + 1, day=28) + timedelta(days=1)
-    return anniversary - timedelta(days=1)

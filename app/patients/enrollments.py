@@ -1,57 +1,140 @@
-"""Enrollments: a patient's care periods per track.
+"""Enrollments: a patient's care periods per track (docs/api.md "Care periods and the ACCESS
+reporting calendar").
 
-Invariants: at most one active enrollment per patient and track (a partial unique index decides,
-not a read-then-write); a CKM enrollment ends an active eCKM one (docs/rules.md "Tracks and
-qualifying conditions": the eCKM -> CKM switch); of two concurrent disenrolls exactly one ends
-the period; every read and change is audited in the same transaction.
+Invariants:
+- a care period lasts the ruleset's `period_days`; its status is derived from its dates on the
+  patient's local today: `disenrolled` once ended, `completed` after its last day, else
+  `active`;
+- an initial period may not overlap another live period of the track (409); a follow-on period
+  follows the track's latest live period and starts on or after its `follow_on_from_day` (so it
+  may overlap that period's last days, or come any time after it); it records that period as
+  `previous_id`, whose end-of-period report may be its baseline;
+- a CKM enrollment ends an active eCKM one (docs/rules.md "Tracks and qualifying conditions":
+  the eCKM -> CKM switch);
+- enrollment decisions for a patient are serialized by locking the patient's row (SQLite
+  serializes writers anyway), and (patient, track, start date) is unique;
+- only an active period can be disenrolled; every read and change is audited in the same
+  transaction.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth.principal import Principal
-from app.clock import utcnow
+from app.clock import local_today, utcnow
 from app.db import flush_or_conflict
-from app.errors import Conflict, Invalid, NotFound
-from app.patients.eligibility import care_period_end, enrollment_problem
+from app.errors import Conflict, FieldError, Invalid, NotFound
+from app.outcomes.rules import Ruleset
+from app.patients.eligibility import enrollment_problem
 from app.patients.models import Enrollment, Patient
 from app.patients.schemas import (
     DisenrollRequest,
     EnrollmentCreate,
     EnrollmentList,
     EnrollmentRead,
+    EnrollmentStatus,
+    EnrollmentUpdate,
 )
 
 _audit = audit_service.Trail("enrollment")
 
 
+def status_of(enrollment: Enrollment, *, today: date) -> EnrollmentStatus:
+    if enrollment.ended_at is not None:
+        return "disenrolled"
+    return "completed" if today > enrollment.end_date else "active"
+
+
+def to_read(enrollment: Enrollment, *, today: date) -> EnrollmentRead:
+    return EnrollmentRead.model_validate(
+        {
+            **{
+                name: getattr(enrollment, name)
+                for name in EnrollmentRead.model_fields
+                if name not in ("status", "day")
+            },
+            "status": status_of(enrollment, today=today),
+            "day": (today - enrollment.start_date).days + 1,
+        }
+    )
+
+
+async def _live(session: AsyncSession, *, patient: Patient, track: str) -> list[Enrollment]:
+    """The track's periods not disenrolled, oldest first, with the patient's row locked."""
+    await session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
+    rows = await session.scalars(
+        select(Enrollment)
+        .where(
+            Enrollment.patient_id == patient.id,
+            Enrollment.track == track,
+            Enrollment.ended_at.is_(None),
+        )
+        .order_by(Enrollment.start_date)
+    )
+    return list(rows)
+
+
+def _overlapping(periods: Sequence[Enrollment], *, start: date, end: date) -> list[Enrollment]:
+    return [p for p in periods if p.start_date <= end and start <= p.end_date]
+
+
+def _follow_on_problem(
+    body: EnrollmentCreate, *, live: Sequence[Enrollment], rules: Ruleset
+) -> tuple[Enrollment | None, str | None]:
+    """The period a follow-on follows, or why it cannot be created."""
+    earlier = [p for p in live if p.start_date < body.start_date]
+    if not earlier:
+        return None, (
+            f"A follow-on period follows an earlier {body.track} care period of the patient; "
+            "there is none."
+        )
+    previous = earlier[-1]
+    c = rules.calendar
+    first = c.date_of(previous.start_date, c.follow_on_from_day)
+    if body.start_date < first:
+        return previous, (
+            f"A follow-on period may start on or after {first.isoformat()} (day "
+            f"{c.follow_on_from_day} of the care period that started on "
+            f"{previous.start_date.isoformat()})."
+        )
+    return previous, None
+
+
 async def enroll(
-    session: AsyncSession, *, principal: Principal, patient: Patient, body: EnrollmentCreate
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    patient: Patient,
+    rules: Ruleset,
+    body: EnrollmentCreate,
 ) -> EnrollmentRead:
-    """Start a 12-month care period in a track (422 for conditions that do not qualify)."""
+    """Start a care period in a track (422 for conditions or dates that do not qualify)."""
     problem = enrollment_problem(
         body.track, conditions=body.conditions, region=body.region, period=body.period
     )
     if problem is not None:
         raise Invalid(problem)
+    today = local_today(patient.timezone)
+    end = rules.calendar.end(body.start_date)
+    live = await _live(session, patient=patient, track=body.track)
     taken = f"The patient already has an active {body.track} enrollment."
-    active = await _active_enrollments(session, patient.id)
-    if body.track in active:
+    previous = None
+    if body.period == "follow_on":
+        previous, reason = _follow_on_problem(body, live=live, rules=rules)
+        if reason is not None:
+            raise Invalid(reason, fields=[FieldError(path="start_date", message=reason)])
+    others = [p for p in live if p is not previous]
+    if _overlapping(others, start=body.start_date, end=end):
         raise Conflict(taken)
-    switched = active.get("eCKM") if body.track == "CKM" else None
-    if switched is not None:
-        switched.status = "ended"
-        switched.ended_at = utcnow()
-        switched.end_reason = "switched_to_ckm"
-        await session.flush()
-        _audit(
-            session, principal=principal, patient=patient, action="update", resource_id=switched.id
-        )
+    if body.track == "CKM":
+        await _switch_from_eckm(session, principal=principal, patient=patient, today=today)
     enrollment = Enrollment(
         patient_id=patient.id,
         track=body.track,
@@ -59,8 +142,14 @@ async def enroll(
         region=body.region,
         period=body.period,
         start_date=body.start_date,
-        end_date=care_period_end(body.start_date),
-        status="active",
+        end_date=end,
+        previous_id=previous.id if previous else None,
+        control_group=body.control_group,
+        referring_clinician=(
+            body.referring_clinician.model_dump(exclude_none=True)
+            if body.referring_clinician
+            else None
+        ),
         created_by=principal.id,
     )
     session.add(enrollment)
@@ -68,16 +157,21 @@ async def enroll(
     _audit(
         session, principal=principal, patient=patient, action="create", resource_id=enrollment.id
     )
-    return EnrollmentRead.model_validate(enrollment)
+    return to_read(enrollment, today=today)
 
 
-async def _active_enrollments(
-    session: AsyncSession, patient_id: uuid.UUID
-) -> dict[str, Enrollment]:
-    rows = await session.scalars(
-        select(Enrollment).where(Enrollment.patient_id == patient_id, Enrollment.status == "active")
-    )
-    return {e.track: e for e in rows}
+async def _switch_from_eckm(
+    session: AsyncSession, *, principal: Principal, patient: Patient, today: date
+) -> None:
+    """End the patient's active eCKM period: a CKM condition moved them to CKM."""
+    for eckm in await _live(session, patient=patient, track="eCKM"):
+        if status_of(eckm, today=today) == "active":
+            eckm.ended_at = utcnow()
+            eckm.end_reason = "switched_to_ckm"
+            await session.flush()
+            _audit(
+                session, principal=principal, patient=patient, action="update", resource_id=eckm.id
+            )
 
 
 async def list_enrollments(
@@ -89,8 +183,47 @@ async def list_enrollments(
         .where(Enrollment.patient_id == patient.id)
         .order_by(Enrollment.start_date.desc(), Enrollment.created_at.desc())
     )
+    today = local_today(patient.timezone)
     _audit(session, principal=principal, patient=patient, action="read")
-    return EnrollmentList(items=[EnrollmentRead.model_validate(e) for e in rows])
+    return EnrollmentList(items=[to_read(e, today=today) for e in rows])
+
+
+async def _owned(
+    session: AsyncSession, *, patient: Patient, enrollment_id: uuid.UUID
+) -> Enrollment:
+    enrollment = await session.scalar(
+        select(Enrollment).where(
+            Enrollment.id == enrollment_id, Enrollment.patient_id == patient.id
+        )
+    )
+    if enrollment is None:
+        raise NotFound("No such enrollment.")
+    return enrollment
+
+
+async def update_enrollment(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    patient: Patient,
+    enrollment_id: uuid.UUID,
+    body: EnrollmentUpdate,
+) -> EnrollmentRead:
+    """Set the control-group flag or the referring clinician (staff)."""
+    enrollment = await _owned(session, patient=patient, enrollment_id=enrollment_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "control_group" in changes and changes["control_group"] is not None:
+        enrollment.control_group = changes["control_group"]
+    if "referring_clinician" in changes:
+        clinician = body.referring_clinician
+        enrollment.referring_clinician = (
+            clinician.model_dump(exclude_none=True) if clinician else None
+        )
+    await session.flush()
+    _audit(
+        session, principal=principal, patient=patient, action="update", resource_id=enrollment.id
+    )
+    return to_read(enrollment, today=local_today(patient.timezone))
 
 
 async def disenroll(
@@ -101,27 +234,30 @@ async def disenroll(
     enrollment_id: uuid.UUID,
     body: DisenrollRequest,
 ) -> EnrollmentRead:
-    """End an active enrollment with its reason (404 unknown, 409 already ended)."""
+    """End an active care period with its reason (404 unknown, 409 already ended)."""
+    today = local_today(patient.timezone)
     # Conditional update: of two concurrent disenrolls exactly one changes the row.
-    ended = await session.scalar(
+    ended = await session.execute(
         update(Enrollment)
         .where(
             Enrollment.id == enrollment_id,
             Enrollment.patient_id == patient.id,
-            Enrollment.status == "active",
+            Enrollment.ended_at.is_(None),
+            Enrollment.end_date >= today,
         )
-        .values(status="ended", ended_at=utcnow(), end_reason=body.reason)
-        .returning(Enrollment)
+        .values(ended_at=utcnow(), end_reason=body.reason)
+        .returning(Enrollment.id)
+    )
+    if ended.scalar_one_or_none() is None:
+        existing = await _owned(session, patient=patient, enrollment_id=enrollment_id)
+        raise Conflict(f"The enrollment is {status_of(existing, today=today)}; it cannot end now.")
+    enrollment = await session.scalar(
+        select(Enrollment)
+        .where(Enrollment.id == enrollment_id)
         .execution_options(populate_existing=True)
     )
-    if ended is None:
-        existing = await session.scalar(
-            select(Enrollment.id).where(
-                Enrollment.id == enrollment_id, Enrollment.patient_id == patient.id
-            )
-        )
-        if existing is None:
-            raise NotFound("No such enrollment.")
-        raise Conflict("The enrollment has already ended.")
-    _audit(session, principal=principal, patient=patient, action="update", resource_id=ended.id)
-    return EnrollmentRead.model_validate(ended)
+    assert enrollment is not None
+    _audit(
+        session, principal=principal, patient=patient, action="update", resource_id=enrollment.id
+    )
+    return to_read(enrollment, today=today)

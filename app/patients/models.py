@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
@@ -34,19 +34,12 @@ class Patient(IdMixin, CreatedMixin, Base):
 
 
 class Enrollment(IdMixin, CreatedMixin, Base):
-    """A patient's care period in one track; at most one active per patient and track."""
+    """A patient's care period in one track (docs/api.md "Care periods and the ACCESS reporting
+    calendar"). Its status is derived, not stored: disenrolled once `ended_at` is set, completed
+    after `end_date`, active before."""
 
     __tablename__ = "enrollments"
-    __table_args__ = (
-        Index(
-            "uq_enrollments_active_track",
-            "patient_id",
-            "track",
-            unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
-        ),
-    )
+    __table_args__ = (UniqueConstraint("patient_id", "track", "start_date"),)
 
     patient_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
@@ -57,7 +50,14 @@ class Enrollment(IdMixin, CreatedMixin, Base):
     period: Mapped[str] = mapped_column(String(16))
     start_date: Mapped[date]
     end_date: Mapped[date]
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    # A follow-on period's previous period in the same track (its end-of-period report may be
+    # the follow-on's baseline).
+    previous_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="SET NULL")
+    )
+    control_group: Mapped[bool] = mapped_column(default=False)
+    # {name, npi?, organization?, direct_address?}: who gets care-coordination updates.
+    referring_clinician: Mapped[dict[str, Any] | None]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[uuid.UUID | None]

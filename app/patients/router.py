@@ -19,6 +19,7 @@ from app.patients.schemas import (
     EnrollmentCreate,
     EnrollmentList,
     EnrollmentRead,
+    EnrollmentUpdate,
     OutcomeStatus,
     PanelOrder,
     PatientCreate,
@@ -111,11 +112,15 @@ async def reissue_activation_code(
     "/{patient_id}/enrollments", status_code=status.HTTP_201_CREATED, responses=error_responses(409)
 )
 async def create_enrollment(
-    body: EnrollmentCreate, patient: StaffPatient, principal: CurrentPrincipal, session: SessionDep
+    body: EnrollmentCreate,
+    patient: StaffPatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    rules: RulesDep,
 ) -> EnrollmentRead:
     """Enroll the patient in a track for a 12-month care period."""
     return await enrollments_service.enroll(
-        session, principal=principal, patient=patient, body=body
+        session, principal=principal, patient=patient, rules=rules, body=body
     )
 
 
@@ -125,6 +130,20 @@ async def list_enrollments(
 ) -> EnrollmentList:
     """The patient's enrollments, current and past, newest first."""
     return await enrollments_service.list_enrollments(session, principal=principal, patient=patient)
+
+
+@router.patch("/{patient_id}/enrollments/{enrollment_id}", responses=error_responses(404))
+async def update_enrollment(
+    enrollment_id: uuid.UUID,
+    body: EnrollmentUpdate,
+    patient: StaffPatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> EnrollmentRead:
+    """Set a care period's control-group flag or its referring clinician."""
+    return await enrollments_service.update_enrollment(
+        session, principal=principal, patient=patient, enrollment_id=enrollment_id, body=body
+    )
 
 
 @router.post("/{patient_id}/enrollments/{enrollment_id}/disenroll", responses=error_responses(409))

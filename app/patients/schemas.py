@@ -28,6 +28,7 @@ Condition = Literal[
 ]
 Region = Literal["back", "neck", "knee", "hip", "shoulder", "other"]
 Period = Literal["initial", "follow_on"]
+EnrollmentStatus = Literal["active", "completed", "disenrolled"]
 DisenrollReason = Literal["relocated", "loss_of_contact", "no_longer_eligible", "patient_initiated"]
 
 # CMS Medicare Beneficiary Identifier format: 11 characters, letters exclude S, L, O, I, B, Z.
@@ -106,7 +107,7 @@ class PatientRead(ReadModel):
     updated_at: datetime
 
 
-OutcomeStatus = Literal["met", "on_track", "off_track", "insufficient_data"]
+OutcomeStatus = Literal["met", "on_track", "off_track", "insufficient_data", "no_baseline"]
 PanelOrder = Literal["need", "newest"]
 
 
@@ -126,12 +127,51 @@ class PatientCreated(PatientRead, ActivationCode):
     pass
 
 
+def _check_npi(value: str) -> str:
+    # The NPI's last digit is a Luhn check digit over "80840" and its first nine digits (CMS,
+    # "Requirements for National Provider Identifier Check Digit Algorithm").
+    digits = [int(c) for c in "80840" + value[:9]]
+    total = 0
+    for i, digit in enumerate(reversed(digits)):
+        doubled = digit * 2 if i % 2 == 0 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    if (10 - total % 10) % 10 != int(value[9]):
+        raise ValueError("not a valid NPI: its check digit does not match (10 digits)")
+    return value
+
+
+NPI = Annotated[str, Field(pattern=r"^[0-9]{10}$"), AfterValidator(_check_npi)]
+
+
+class ReferringClinician(StrictModel):
+    """The primary-care clinician who referred the patient and gets care-coordination updates."""
+
+    name: Name
+    npi: NPI | None = None
+    organization: str | None = Field(None, min_length=1, max_length=200)
+    direct_address: str | None = Field(
+        None,
+        max_length=320,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Direct secure-messaging address for the updates.",
+    )
+
+
 class EnrollmentCreate(StrictModel):
     track: Track
     conditions: list[Condition] = Field(min_length=1, max_length=12)
     region: Region | None = Field(None, description="Body region, for chronic_msk_pain (MSK).")
     start_date: date
     period: Period = "initial"
+    control_group: bool = Field(
+        False, description="Randomised into the control group: no OAP, not in attainment."
+    )
+    referring_clinician: ReferringClinician | None = None
+
+
+class EnrollmentUpdate(StrictModel):
+    control_group: bool | None = None
+    referring_clinician: ReferringClinician | None = None
 
 
 class EnrollmentRead(ReadModel):
@@ -143,7 +183,15 @@ class EnrollmentRead(ReadModel):
     period: Period
     start_date: date
     end_date: date
-    status: Literal["active", "ended"]
+    status: EnrollmentStatus = Field(
+        description="active (days 1-365), completed (after day 365), or disenrolled."
+    )
+    day: int = Field(description="The care-period day on the patient's today (1 = start).")
+    control_group: bool
+    referring_clinician: ReferringClinician | None
+    previous_id: uuid.UUID | None = Field(
+        description="A follow-on period's previous care period in the track."
+    )
     ended_at: datetime | None
     end_reason: str | None
     created_at: datetime

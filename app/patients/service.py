@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit_service
 from app.auth import credentials
 from app.auth.principal import Principal
-from app.clock import utcnow
+from app.clock import utc_today, utcnow
 from app.db import flush_or_conflict
 from app.errors import Conflict, Forbidden, NotFound
 from app.outcomes import panel as outcomes_panel
@@ -177,7 +177,9 @@ async def list_patients(
         statement = statement.where(
             Patient.id.in_(
                 select(Enrollment.patient_id).where(
-                    Enrollment.track == track, Enrollment.status == "active"
+                    Enrollment.track == track,
+                    Enrollment.ended_at.is_(None),
+                    Enrollment.end_date >= utc_today() - timedelta(days=1),
                 )
             )
         )

@@ -16,9 +16,10 @@ from app.checkins.schedule import (
     due_on,
     owning_periods,
 )
-from app.patients.eligibility import care_period_end
+from app.outcomes.rules import load_ruleset
 
 START = date(2026, 7, 5)
+care_period_end = load_ruleset().calendar.end
 END = care_period_end(START)  # 2027-07-04
 MSK_ID = uuid.UUID(int=1)
 BH_ID = uuid.UUID(int=2)

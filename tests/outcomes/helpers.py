@@ -1,57 +1,77 @@
-"""Build a care period's worth of readings and check-ins over HTTP, for outcome scenarios."""
+"""A care period's timeline over HTTP, with the service's clock moved to each day of it.
+
+Days are care-period days: day 1 is `START`, the first ACCESS care-period start (2026-07-05).
+The patient lives in New York; observations are taken in the morning, the clock is frozen in
+the evening of the day asked (`on_day`), so "today" is that day for the patient.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
+from app import clock
 from app.checkins.instruments import CATALOG
 from tests.factories import Actor
 
-# A past care period, so every observation is in the past: 2025-06-01 .. 2026-05-31.
-START = date(2025, 6, 1)
-END = date(2026, 5, 31)
-AFTER_END = date(2026, 6, 10)  # report date after the period: results are final
+START = date(2026, 7, 5)
+TZ = ZoneInfo("America/New_York")
 
 
-def when(day: int, hour: int = 14) -> str:
-    """Day `day` of the care period (0 = start), 14:00 UTC (morning in the Americas)."""
-    return datetime.combine(START + timedelta(days=day), time(hour), tzinfo=UTC).isoformat()
+def date_of(day: int) -> date:
+    """The calendar date of care-period day `day` (1 = START)."""
+    return START + timedelta(days=day - 1)
 
 
-def enrollment(track: str, *conditions: str) -> dict[str, Any]:
-    return {"track": track, "conditions": list(conditions), "start_date": START.isoformat()}
+def when(day: int, hour: int = 9, minute: int = 0) -> str:
+    return datetime.combine(date_of(day), time(hour, minute), tzinfo=TZ).isoformat()
+
+
+@contextmanager
+def on_day(day: int) -> Iterator[None]:
+    """The service's clock reads the evening of care-period day `day` in New York."""
+    with clock.frozen_at(datetime.combine(date_of(day), time(20), tzinfo=TZ)):
+        yield
+
+
+def enrollment(track: str, *conditions: str, start: date = START, **more: Any) -> dict[str, Any]:
+    return {"track": track, "conditions": list(conditions), "start_date": start.isoformat(), **more}
 
 
 async def post_readings(
-    client: httpx.AsyncClient, actor: Actor, readings: list[dict[str, Any]]
-) -> None:
+    client: httpx.AsyncClient, actor: Actor, patient_id: uuid.UUID | str, readings: list[Any]
+) -> list[uuid.UUID]:
     response = await client.post(
-        "/v1/patients/me/readings/batch",
+        f"/v1/patients/{patient_id}/readings/batch",
         json={"readings": readings},
         headers=actor.headers,
     )
     assert response.status_code == 200, response.text
-    statuses = {r["status"] for r in response.json()["results"]}
-    assert statuses == {"created"}, response.text
+    results = response.json()["results"]
+    assert {r["status"] for r in results} == {"created"}, response.text
+    return [uuid.UUID(r["id"]) for r in results]
 
 
 async def cuff(
     client: httpx.AsyncClient, device: Actor, days_values: list[tuple[int, int]]
-) -> None:
-    """Validated-cuff readings (the device token makes them eligible)."""
-    await post_readings(
+) -> list[uuid.UUID]:
+    """Validated-cuff readings sent with the cuff's own credentials (eligible)."""
+    return await post_readings(
         client,
         device,
+        "me",
         [
             {
                 "type": "blood_pressure",
                 "systolic": s,
                 "diastolic": s - 50,
-                "effective_at": when(d, 14 + i % 5),
+                "effective_at": when(d, 8, i % 50),
             }
             for i, (d, s) in enumerate(days_values)
         ],
@@ -60,21 +80,25 @@ async def cuff(
 
 async def manual_bp(
     client: httpx.AsyncClient, patient: Actor, days_values: list[tuple[int, int]]
-) -> None:
-    await post_readings(
+) -> list[uuid.UUID]:
+    return await post_readings(
         client,
         patient,
+        "me",
         [
             {
                 "type": "blood_pressure",
                 "systolic": s,
                 "diastolic": s - 50,
-                "effective_at": when(d, 15),
+                "effective_at": when(d, 10, i % 50),
                 "source": {"kind": "manual"},
             }
-            for d, s in days_values
+            for i, (d, s) in enumerate(days_values)
         ],
     )
+
+
+LAB_UNITS = {"hba1c": "%", "ldl": "mg/dL", "egfr": "mL/min/{1.73_m2}", "uacr": "mg/g"}
 
 
 async def labs(
@@ -82,34 +106,34 @@ async def labs(
     staff: Actor,
     patient_id: uuid.UUID,
     results: list[tuple[str, int, float]],
-) -> None:
+) -> list[uuid.UUID]:
     """(type, day, value) lab results entered by staff, canonical units."""
-    units = {"hba1c": "%", "ldl": "mg/dL", "egfr": "mL/min/{1.73_m2}", "uacr": "mg/g"}
-    body = [
-        {
-            "type": kind,
-            "value": value,
-            "unit": units[kind],
-            "effective_at": when(day, 16),
-            "source": {"kind": "lab"},
-        }
-        for kind, day, value in results
-    ]
-    response = await client.post(
-        f"/v1/patients/{patient_id}/readings/batch", json={"readings": body}, headers=staff.headers
+    return await post_readings(
+        client,
+        staff,
+        patient_id,
+        [
+            {
+                "type": kind,
+                "value": value,
+                "unit": LAB_UNITS[kind],
+                "effective_at": when(day, 11),
+                "source": {"kind": "lab"},
+            }
+            for kind, day, value in results
+        ],
     )
-    assert response.status_code == 200, response.text
-    assert {r["status"] for r in response.json()["results"]} == {"created"}, response.text
 
 
 async def weights(
     client: httpx.AsyncClient, patient: Actor, days_kg: list[tuple[int, float]]
-) -> None:
-    await post_readings(
+) -> list[uuid.UUID]:
+    return await post_readings(
         client,
         patient,
+        "me",
         [
-            {"type": "weight", "value": kg, "unit": "kg", "effective_at": when(d, 13)}
+            {"type": "weight", "value": kg, "unit": "kg", "effective_at": when(d, 7)}
             for d, kg in days_kg
         ],
     )
@@ -138,7 +162,7 @@ async def checkin(
         json={
             "instrument": instrument,
             "answers": answers_for(instrument, raw),
-            "completed_at": when(day, 18),
+            "completed_at": when(day, 19),
         },
         headers=patient.headers,
     )
@@ -148,19 +172,54 @@ async def checkin(
 
 
 async def progress(
-    client: httpx.AsyncClient, actor: Actor, patient_id: uuid.UUID, as_of: date = AFTER_END
+    client: httpx.AsyncClient, actor: Actor, patient_id: uuid.UUID
 ) -> dict[str, Any]:
-    response = await client.get(
-        f"/v1/patients/{patient_id}/progress",
-        params={"as_of": as_of.isoformat()},
-        headers=actor.headers,
-    )
+    """The one care period's progress item, on the clock's today."""
+    response = await client.get(f"/v1/patients/{patient_id}/progress", headers=actor.headers)
     assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    assert len(body["items"]) == 1
-    item: dict[str, Any] = body["items"][0]
-    return item
+    items: list[dict[str, Any]] = response.json()["items"]
+    assert len(items) == 1, items
+    return items[0]
 
 
 def statuses(item: dict[str, Any]) -> dict[str, str]:
     return {m["measure"]: m["status"] for m in item["measures"]}
+
+
+def measure(item: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [m for m in item["measures"] if m["measure"] == name]
+    return found
+
+
+async def reporting(
+    client: httpx.AsyncClient, actor: Actor, patient_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """The windows of the patient's one care period, on the clock's today."""
+    response = await client.get(f"/v1/patients/{patient_id}/reporting", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    assert len(items) == 1, items
+    windows: list[dict[str, Any]] = items[0]["windows"]
+    return windows
+
+
+async def prepare(
+    client: httpx.AsyncClient,
+    staff: Actor,
+    patient_id: uuid.UUID,
+    enrollment_id: str,
+    report_type: str,
+    report_day: int | None = None,
+) -> httpx.Response:
+    body: dict[str, Any] = {"enrollment_id": enrollment_id, "type": report_type}
+    if report_day is not None:
+        body["report_date"] = date_of(report_day).isoformat()
+    return await client.post(f"/v1/patients/{patient_id}/reports", json=body, headers=staff.headers)
+
+
+async def enrollment_id(client: httpx.AsyncClient, actor: Actor, patient_id: uuid.UUID) -> str:
+    response = await client.get(f"/v1/patients/{patient_id}/enrollments", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    value: str = items[0]["id"]
+    return value

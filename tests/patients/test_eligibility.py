@@ -6,7 +6,10 @@ from datetime import date
 
 import pytest
 
-from app.patients.eligibility import care_period_end, enrollment_problem
+from app.outcomes.rules import load_ruleset
+from app.patients.eligibility import enrollment_problem
+
+RULES = load_ruleset()
 
 
 @pytest.mark.parametrize(
@@ -66,9 +69,11 @@ def test_invalid_enrollments(
     [
         (date(2026, 7, 5), date(2027, 7, 4)),
         (date(2026, 1, 1), date(2026, 12, 31)),
-        (date(2027, 3, 1), date(2028, 2, 29)),  # leap year inside the period
-        (date(2028, 2, 29), date(2029, 2, 28)),
+        (date(2027, 3, 1), date(2028, 2, 28)),  # 365 days, a leap day inside
+        (date(2028, 2, 29), date(2029, 2, 27)),
     ],
 )
-def test_care_period_is_12_months(start: date, end: date) -> None:
-    assert care_period_end(start) == end
+def test_care_period_is_365_days(start: date, end: date) -> None:
+    """Day 365 is the last day (docs/rules.md "Reporting calendar": day 365, EOP by day 425)."""
+    assert RULES.calendar.end(start) == end
+    assert (end - start).days + 1 == RULES.calendar.period_days == 365

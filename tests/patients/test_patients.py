@@ -213,7 +213,7 @@ async def test_enrollment_lifecycle(app: FastAPI, client: httpx.AsyncClient) -> 
     listed = {
         e["id"]: e for e in (await client.get(url, headers=patient.user.headers)).json()["items"]
     }
-    assert listed[eckm.json()["id"]]["status"] == "ended"
+    assert listed[eckm.json()["id"]]["status"] == "disenrolled"
     assert listed[eckm.json()["id"]]["end_reason"] == "switched_to_ckm"
     assert listed[ckm.json()["id"]]["status"] == "active"
 
@@ -222,7 +222,7 @@ async def test_enrollment_lifecycle(app: FastAPI, client: httpx.AsyncClient) -> 
         leave, json={"reason": "patient_initiated"}, headers=patient.user.headers
     )
     assert left.status_code == 200
-    assert left.json()["status"] == "ended"
+    assert left.json()["status"] == "disenrolled"
     assert left.json()["end_reason"] == "patient_initiated"
     again = await client.post(leave, json={"reason": "relocated"}, headers=org.clinician.headers)
     assert again.status_code == 409

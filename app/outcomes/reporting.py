@@ -1,0 +1,139 @@
+"""The reporting calendar as the API shows it: per patient, and the organization's worklist.
+
+Invariants: windows and their needs come from `evaluation` (so they agree with progress and
+with a report prepared today); a patient's windows are judged on the patient's local today;
+disenrolled periods have no windows; the worklist lists the windows of the organization's
+patients that are open, due soon or missed, ordered by the day they close (then patient,
+period and type, so pages are stable), and every patient shown is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit_service
+from app.auth.principal import Principal
+from app.clock import local_today
+from app.outcomes.evaluation import Evaluated, current_subjects, evaluate_subjects
+from app.outcomes.rules import Ruleset, Track
+from app.outcomes.schemas import (
+    PatientReporting,
+    PeriodReporting,
+    WindowRead,
+    WindowStatus,
+    WorklistItem,
+)
+from app.outcomes.standing import WindowNeeds
+from app.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from app.patients import service as patients_service
+from app.patients.models import Patient
+
+_audit = audit_service.Trail("reporting")
+WORKLIST_STATUSES: tuple[WindowStatus, ...] = ("open", "due_soon", "missed")
+
+
+def _window(needs: WindowNeeds) -> WindowRead:
+    state = needs.state
+    return WindowRead(
+        type=state.window.type,
+        opens=state.window.opens,
+        closes=state.window.closes,
+        status=state.status,
+        report_id=state.report.id if state.report else None,
+        needed=needs.needed,
+    )
+
+
+def _period(evaluated: Evaluated) -> PeriodReporting:
+    standing = evaluated.standing
+    return PeriodReporting(
+        enrollment_id=evaluated.subject.enrollment.id,
+        track=standing.period.track,
+        status=standing.status,
+        control_group=standing.period.control_group,
+        day=standing.day,
+        windows=[_window(w) for w in standing.windows],
+    )
+
+
+async def patient_reporting(
+    session: AsyncSession, *, principal: Principal, patient: Patient, rules: Ruleset
+) -> PatientReporting:
+    """Every reporting window of the patient's care periods, with what each still needs."""
+    subjects = await current_subjects(session, patients=[patient], rules=rules)
+    evaluated = await evaluate_subjects(session, rules=rules, subjects=subjects)
+    _audit(session, principal=principal, patient=patient, action="read")
+    return PatientReporting(
+        patient_id=patient.id,
+        today=local_today(patient.timezone),
+        rules_version=rules.version,
+        items=[_period(e) for e in evaluated],
+    )
+
+
+def _key(item: WorklistItem) -> list[str]:
+    return [item.closes.isoformat(), str(item.patient_id), str(item.enrollment_id), item.type]
+
+
+def _items(
+    evaluated: Sequence[Evaluated], *, statuses: Sequence[WindowStatus]
+) -> list[WorklistItem]:
+    items = []
+    for e in evaluated:
+        patient = e.subject.patient
+        for needs in e.standing.windows:
+            state = needs.state
+            if state.status not in statuses:
+                continue
+            items.append(
+                WorklistItem(
+                    patient_id=patient.id,
+                    patient_name=f"{patient.given_name} {patient.family_name}",
+                    enrollment_id=e.subject.enrollment.id,
+                    track=e.standing.period.track,
+                    type=state.window.type,
+                    opens=state.window.opens,
+                    closes=state.window.closes,
+                    status=state.status,
+                    report_id=state.report.id if state.report else None,
+                    needed=needs.needed,
+                )
+            )
+    return sorted(items, key=_key)
+
+
+async def worklist(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    rules: Ruleset,
+    track: Track | None,
+    status: WindowStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[WorklistItem]:
+    """The organization's reporting windows to act on, soonest closing first."""
+    after: list[str] | None = None
+    if cursor is not None:
+        after = decode_cursor(cursor)
+        if len(after) != 4:
+            raise invalid_cursor()
+    patients = list(await session.scalars(patients_service.reachable_patients(principal)))
+    subjects = await current_subjects(session, patients=patients, track=track, rules=rules)
+    evaluated = await evaluate_subjects(session, rules=rules, subjects=subjects)
+    items = _items(evaluated, statuses=(status,) if status else WORKLIST_STATUSES)
+    if after is not None:
+        items = [i for i in items if _key(i) > after]
+    page = items[:limit]
+    audit_service.record_many(
+        session,
+        principal=principal,
+        organization_id=principal.organization_id,
+        patient_ids=sorted({i.patient_id for i in page}),
+        action="read",
+        resource_type="reporting",
+    )
+    more = len(items) > limit
+    return Page(items=page, next_cursor=encode_cursor(_key(page[-1])) if more else None)
