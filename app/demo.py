@@ -1,4 +1,5 @@
-"""`python -m app demo`: a demo organization with a clinician and patients in every track.
+"""`python -m app demo`: a demo organization with a clinician, patients in every track, and
+patients at every point of the ACCESS reporting calendar (`outcomes.demo`).
 
 Safe to run more than once: each run creates a new organization with fresh logins.
 """
@@ -18,6 +19,7 @@ from app.db import create_engine, create_sessionmaker
 from app.migrate import upgrade_head
 from app.organizations import service as organizations_service
 from app.organizations.schemas import ClinicianCreate
+from app.outcomes.demo import add_calendar_patients
 from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
 from app.patients import enrollments as enrollments_service
 from app.patients import service as patients_service
@@ -104,6 +106,12 @@ async def load_demo(settings: Settings) -> int:
                     f"  {given} {family} ({track}): activation code {created.activation_code}"
                     f" ({readings} readings, {checkins} check-ins)"
                 )
+            lines += await add_calendar_patients(
+                session,
+                staff=staff,
+                rules=rules,
+                activation_ttl_days=settings.activation_ttl_days,
+            )
     finally:
         await engine.dispose()
     print(f"Demo organization: {organization.name}")

@@ -59,6 +59,15 @@ def test_demo_prints_logins(cli_env: str, capsys: pytest.CaptureFixture[str]) ->
     assert "clinician-" in out
     for track in ("eCKM", "CKM", "MSK", "BH"):
         assert f"({track}): activation code" in out
+    for point in (
+        "baseline window closing soon",
+        "quarterly window open",
+        "attained",
+        "missed",
+        "follow-on",
+        "control group",
+    ):
+        assert point in out
 
 
 def _free_port() -> int:

@@ -13,9 +13,10 @@ docs/rules.md "Reporting calendar" (every number from the ruleset's `Calendar` a
 A window is `reported` once a complete report of its type lies in it (a follow-on period's
 baseline may be the previous period's complete end-of-period report), `missed` once it closed
 without one, `due_soon` while open and closing within `due_soon_days` days (on that day or
-sooner), else `open` or `upcoming`. Invariants: no I/O and no clock (the caller passes the patient's today); windows
-come in the order they open; the quarterly sequence stops at the first window that is neither
-reported nor closed, since the next one depends on when that one is reported.
+sooner), else `open` or `upcoming`. Invariants: no I/O and no clock (the caller passes the
+patient's today); windows come in the order they open; the quarterly sequence stops at the first
+window that is neither reported nor closed, since the next one depends on when that one is
+reported.
 """
 
 from __future__ import annotations

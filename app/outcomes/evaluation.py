@@ -102,13 +102,14 @@ async def current_subjects(
     track: str | None = None,
     rules: Ruleset,
 ) -> list[Subject]:
-    """The patients' care periods that still matter: not disenrolled, and whose end-of-period
-    window has not closed on the patient's today (in `track` if given), oldest first."""
+    """The patients' care periods that still matter: not disenrolled, and not past the days
+    they are shown after their end-of-period window closed (in `track` if given), oldest
+    first."""
     by_id = {p.id: p for p in patients}
     if not by_id:
         return []
     c = rules.calendar
-    after_end = c.end_of_period_closes_day - c.period_days
+    after_end = c.end_of_period_closes_day + c.shown_after_close_days - c.period_days
     # A day of margin either side of UTC's today: each patient's own today decides below.
     statement = select(Enrollment).where(
         Enrollment.patient_id.in_(by_id),
@@ -119,8 +120,4 @@ async def current_subjects(
         statement = statement.where(Enrollment.track == track)
     enrollments = await session.scalars(statement.order_by(Enrollment.start_date))
     subjects = [Subject(by_id[e.patient_id], e) for e in enrollments]
-    return [
-        s
-        for s in subjects
-        if s.today() <= rules.calendar.date_of(s.enrollment.start_date, c.end_of_period_closes_day)
-    ]
+    return [s for s in subjects if s.today() <= c.shown_until(s.enrollment.start_date)]

@@ -85,6 +85,9 @@ class Calendar(_Data):
     early_success_day: dict[Track, int]
     due_soon_days: int = Field(ge=0)
     follow_on_from_day: int = Field(gt=0)
+    # How long a period stays in progress and the reporting views once its end-of-period window
+    # has closed, so a missed or attained end is seen before it drops out.
+    shown_after_close_days: int = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Calendar:
@@ -103,6 +106,10 @@ class Calendar(_Data):
     def end(self, start: date) -> date:
         """The last day of the care period starting on `start`."""
         return self.date_of(start, self.period_days)
+
+    def shown_until(self, start: date) -> date:
+        """The last day the period shows in progress and the reporting views."""
+        return self.date_of(start, self.end_of_period_closes_day + self.shown_after_close_days)
 
 
 class Threshold(_Data):

@@ -83,9 +83,7 @@ class Standing:
     @property
     def end_of_period(self) -> WindowState | None:
         """The end-of-period window's state (None for a disenrolled period: no windows)."""
-        return next(
-            (w.state for w in self.windows if w.state.window.type == "end_of_period"), None
-        )
+        return next((w.state for w in self.windows if w.state.window.type == "end_of_period"), None)
 
     @property
     def statuses(self) -> frozenset[Status]:
