@@ -1,4 +1,5 @@
-"""Outcome benchmark: a patient's progress, and an organization's attainment for 1,000 patients.
+"""Outcome benchmark: a patient's progress and reporting calendar, a report, and an
+organization's attainment, reporting worklist and panel for 1,000 patients.
 
 Every patient is in CKM (diabetes, hypertension, obesity: blood pressure, weight, HbA1c, LDL and
 eGFR/UACR apply) with a care period that started 300 days ago, a validated cuff reading every
@@ -97,8 +98,8 @@ async def load(database_url: str, patients: list[BenchPatient]) -> None:
     try:
         await connection.executemany(
             "INSERT INTO enrollments (id, patient_id, track, conditions, period, start_date, "
-            "end_date, status, details, created_at) VALUES ($1, $2, 'CKM', $3::jsonb, 'initial', "
-            "$4, $5, 'active', '{}'::jsonb, now())",
+            "end_date, details, created_at) VALUES ($1, $2, 'CKM', $3::jsonb, 'initial', "
+            "$4, $5, '{}'::jsonb, now())",
             [
                 (uuid.uuid4(), p.id, CONDITIONS, START, START + timedelta(days=364))
                 for p in patients
@@ -171,13 +172,24 @@ async def main() -> None:
             params = {"track": "CKM", "as_of": TODAY.isoformat()}
             started = now()
             summary = (await client.get(attainment_url, params=params)).json()
-            cold = [(now() - started) * 1000]  # the first call also keeps closed baselines
+            cold = [(now() - started) * 1000]
             print(
-                f"attainment: {summary['patients']} patients, {summary['attained']} attained, "
-                f"rate {summary['rate']}, statuses {summary['statuses']}"
+                f"attainment: {summary['periods']} periods, projected rate "
+                f"{summary['projected_rate']}, statuses {summary['statuses']}"
             )
             attainment = await timed(client, attainment_url, params, 10)
             panel = await timed(client, "/v1/patients", {"track": "CKM", "limit": "50"}, 5)
+            reporting_url = f"/v1/patients/{patients[0].id}/reporting"
+            await timed(client, reporting_url, {}, 20)
+            reporting = await timed(client, reporting_url, {}, args.requests)
+            enrollment_id = check["items"][0]["enrollment_id"]
+            report_body = {"enrollment_id": enrollment_id, "type": "end_of_period"}
+            started = now()
+            made = await client.post(f"/v1/patients/{patients[0].id}/reports", json=report_body)
+            prepare = [(now() - started) * 1000]
+            assert made.status_code == 201, made.text
+            print(f"end-of-period report of patient 0: complete {made.json()['complete']}")
+            worklist = await timed(client, "/v1/organization/reporting", {"limit": "50"}, 5)
 
     def line(name: str, samples: list[float]) -> str:
         return (
@@ -191,6 +203,9 @@ async def main() -> None:
     print(line(f"organization attainment, {args.patients} patients, first call", cold))
     print(line(f"organization attainment, {args.patients} patients", attainment))
     print(line(f"panel by need (first 50 of {args.patients})", panel))
+    print(line("reporting calendar, 1 patient", reporting))
+    print(line("prepare an end-of-period report, 1 patient", prepare))
+    print(line(f"reporting worklist (first 50 of {args.patients})", worklist))
 
 
 if __name__ == "__main__":
