@@ -6,7 +6,7 @@ from app.auth.models import LoginFailure, RefreshToken, User
 from app.checkins.models import Checkin
 from app.devices.models import Device
 from app.organizations.models import Organization
-from app.outcomes.models import OutcomeBaseline, Report
+from app.outcomes.models import Report
 from app.patients.models import Enrollment, Patient
 from app.readings.models import Reading, ReadingDay, ReadingFeed
 
@@ -18,7 +18,6 @@ __all__ = [
     "Enrollment",
     "LoginFailure",
     "Organization",
-    "OutcomeBaseline",
     "Patient",
     "Reading",
     "ReadingDay",

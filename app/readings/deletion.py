@@ -8,8 +8,8 @@ Invariants:
   reading cannot bring it back.
 - Deleting is idempotent: a second delete of the same reading changes nothing and succeeds;
   a reading that never was the patient's is a 404.
-- In the same transaction: the one affected day's rollup is recomputed, a cached outcome
-  baseline covering that day is invalidated, and the delete is audited.
+- In the same transaction: the one affected day's rollup is recomputed and the delete is
+  audited.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from app.audit import service as audit_service
 from app.auth.principal import Principal
 from app.clock import utcnow
 from app.errors import NotFound
-from app.outcomes import baselines
 from app.patients.models import Patient
 from app.readings import feed, rollups
 from app.readings.models import Reading
@@ -60,6 +59,4 @@ async def delete_reading(
     await rollups.recompute_day(
         session, patient_id=patient.id, reading_type=reading_type, local_date=local_date
     )
-    if reading_type in baselines.CACHED_SOURCES:
-        await baselines.invalidate(session, patient_id=patient.id, days=[local_date])
     _audit(session, principal=principal, patient=patient, action="delete", resource_id=reading_id)

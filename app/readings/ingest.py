@@ -19,8 +19,8 @@ Invariants:
   fixed when stored: a reading at 23:30 in New York counts for that New York day
   (docs/rules.md "Data rules").
 - In the same transaction, for readings stored now only (a duplicate changes nothing): the
-  daily rollups are added to, cached outcome baselines covering a late eligible reading are
-  invalidated, alerts open (`app/readings/alert_rules.py`), and the write is audited.
+  daily rollups are added to, alerts open (`app/readings/alert_rules.py`), and the write is
+  audited.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from app.auth.principal import Principal
 from app.clock import utcnow
 from app.db import new_id
 from app.errors import Conflict, FieldError, Invalid
-from app.outcomes import baselines
 from app.patients.models import Patient
 from app.readings import catalog, feed, rollups, units
 from app.readings.alert_rules import alert_specs
@@ -324,16 +323,8 @@ async def ingest(
 async def _after_insert(
     session: AsyncSession, principal: Principal, patient: Patient, rows: list[dict[str, Any]]
 ) -> None:
-    """What storing new readings changes, in the same transaction: rollups, baselines, alerts."""
+    """What storing new readings changes, in the same transaction: rollups, alerts."""
     await rollups.add(session, patient_id=patient.id, rows=rows)
-    # A late reading inside a closed baseline window changes that baseline.
-    await baselines.invalidate(
-        session,
-        patient_id=patient.id,
-        days=[
-            r["local_date"] for r in rows if r["eligible"] and r["type"] in baselines.CACHED_SOURCES
-        ],
-    )
     await alerts_service.open_alerts(
         session,
         principal=principal,

@@ -68,7 +68,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"], ["patients.id"], name="fk_reports_patient_id_patients", ondelete="CASCADE"
+            ["patient_id"],
+            ["patients.id"],
+            name="fk_reports_patient_id_patients",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_reports"),
         sa.UniqueConstraint(
@@ -77,9 +80,43 @@ def upgrade() -> None:
     )
     op.create_index("ix_reports_enrollment_id", "reports", ["enrollment_id"])
     op.create_index("ix_reports_patient_id", "reports", ["patient_id"])
+    op.drop_index("ix_outcome_baselines_patient_id_window_last", table_name="outcome_baselines")
+    op.drop_table("outcome_baselines")
 
 
 def downgrade() -> None:
+    op.create_table(
+        "outcome_baselines",
+        sa.Column("enrollment_id", sa.Uuid(), nullable=False),
+        sa.Column("measure", sa.String(length=32), nullable=False),
+        sa.Column("patient_id", sa.Uuid(), nullable=False),
+        sa.Column("rules_version", sa.String(length=32), nullable=False),
+        sa.Column("window_last", sa.Date(), nullable=False),
+        sa.Column("value", sa.Double(), nullable=True),
+        sa.Column("secondary", sa.Double(), nullable=True),
+        sa.Column("at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.Column("source_ids", JSON, nullable=False),
+        sa.Column("frozen_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enrollment_id"],
+            ["enrollments.id"],
+            name="fk_outcome_baselines_enrollment_id_enrollments",
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name="fk_outcome_baselines_patient_id_patients",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("enrollment_id", "measure", name="pk_outcome_baselines"),
+    )
+    op.create_index(
+        "ix_outcome_baselines_patient_id_window_last",
+        "outcome_baselines",
+        ["patient_id", "window_last"],
+    )
     op.drop_index("ix_reports_patient_id", table_name="reports")
     op.drop_index("ix_reports_enrollment_id", table_name="reports")
     op.drop_table("reports")
@@ -93,7 +130,7 @@ def downgrade() -> None:
         batch.drop_column("control_group")
         batch.drop_column("previous_id")
     op.execute(
-        "UPDATE enrollments SET status = 'ended' WHERE ended_at IS NOT NULL"  # noqa: S608
+        "UPDATE enrollments SET status = 'ended' WHERE ended_at IS NOT NULL"
     )
     op.create_index(
         "uq_enrollments_active_track",
