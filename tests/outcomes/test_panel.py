@@ -1,42 +1,30 @@
-"""The clinician panel: GET /v1/patients ordered by need and filtered by outcome status."""
+"""The clinician panel: GET /v1/patients ordered by need and filtered by outcome status.
+
+Need (app/outcomes/panel.py): open urgent alerts first, then `no_baseline` or `off_track`, then
+`insufficient_data`, then everyone else; by family name within a rank. The panel is read on
+care-period day 100, after the baseline window (days 1-60) has closed; the service's clock is
+moved with `on_day`, so the result does not depend on the day the test runs.
+"""
 
 from __future__ import annotations
-
-from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 from fastapi import FastAPI
 
 from app.patients.models import Patient
-from tests.factories import Actor, OrgWorld, PatientWorld, make_org, make_patient
+from tests.factories import OrgWorld, PatientWorld, make_org, make_patient
+from tests.outcomes.helpers import cuff, enrollment, labs, on_day
 
-TODAY = datetime.now(UTC).date()
-START = TODAY - timedelta(days=100)
-
-
-def _at(day: date) -> str:
-    return datetime.combine(day, time(12), tzinfo=UTC).isoformat()
+TODAY = 100
+BASELINE = [(2, 150), (3, 150), (4, 150)]  # three cuff readings: a baseline of 150 on day 4
+RECENT = [99, 96, 92, 88, 80, 75]  # the last four lie in the 15 days up to day 100
 
 
-async def _cuff(client: httpx.AsyncClient, device: Actor, readings: list[tuple[date, int]]) -> None:
-    body = {
-        "readings": [
-            {"type": "blood_pressure", "systolic": s, "diastolic": 90, "effective_at": _at(d)}
-            for d, s in readings
-        ]
-    }
-    response = await client.post(
-        "/v1/patients/me/readings/batch", json=body, headers=device.headers
-    )
-    assert response.status_code == 200, response.text
-
-
-async def _ckm(app: FastAPI, org_world: OrgWorld, family: str) -> PatientWorld:
-    patient = await make_patient(
-        app,
-        org_world,
-        enroll={"track": "CKM", "conditions": ["ascvd"], "start_date": START.isoformat()},
-    )
+async def _ckm(app: FastAPI, org: OrgWorld, family: str, created_on: int) -> PatientWorld:
+    """A CKM (ASCVD) patient: blood pressure and LDL apply. Made on day `created_on`, so the
+    `newest` order is well defined."""
+    with on_day(created_on):
+        patient = await make_patient(app, org, enroll=enrollment("CKM", "ascvd"))
     async with app.state.sessionmaker() as session, session.begin():
         row = await session.get(Patient, patient.id)
         assert row is not None
@@ -46,65 +34,70 @@ async def _ckm(app: FastAPI, org_world: OrgWorld, family: str) -> PatientWorld:
 
 async def test_panel_orders_by_need_and_filters(app: FastAPI, client: httpx.AsyncClient) -> None:
     org = await make_org(app)
-    calm = await _ckm(app, org, "Adams")  # met: controlled
-    urgent = await _ckm(app, org, "Young")  # an open urgent alert
-    drifting = await _ckm(app, org, "Baker")  # off track
-    quiet = await _ckm(app, org, "Clark")  # insufficient data
-    baseline = [(START + timedelta(days=d), 150) for d in (1, 2, 3)]
-    recent = [TODAY - timedelta(days=d) for d in (1, 4, 8, 12, 20, 25)]
-    await _cuff(client, calm.device, baseline + [(d, 122) for d in recent])
-    await _cuff(client, drifting.device, baseline + [(d, 149) for d in recent])
-    await _cuff(client, quiet.device, baseline)
-    await _cuff(client, urgent.device, baseline + [(d, 124) for d in recent[1:]])
-    await _cuff(client, urgent.device, [(recent[0], 186)])  # >= 180: urgent alert
-    for patient in (calm, urgent, drifting, quiet):  # LDL applies to every CKM patient
-        lab = {
-            "type": "ldl",
-            "value": 62,
-            "unit": "mg/dL",
-            "effective_at": _at(START + timedelta(days=2)),
-            "source": {"kind": "lab"},
-        }
-        stored = await client.post(
-            f"/v1/patients/{patient.id}/readings", json=lab, headers=org.clinician.headers
+    calm = await _ckm(app, org, "Adams", 1)  # met: controlled
+    urgent = await _ckm(app, org, "Young", 2)  # an open urgent alert (and off track)
+    drifting = await _ckm(app, org, "Baker", 3)  # off track
+    quiet = await _ckm(app, org, "Clark", 4)  # insufficient data: nothing recent
+    late = await _ckm(app, org, "Diaz", 5)  # no baseline: first readings after day 60
+    with on_day(TODAY):
+        await cuff(client, calm.device, BASELINE + [(d, 122) for d in RECENT])
+        await cuff(client, drifting.device, BASELINE + [(d, 149) for d in RECENT])
+        await cuff(client, quiet.device, BASELINE)
+        await cuff(client, urgent.device, BASELINE + [(d, 124) for d in RECENT[1:]])
+        await cuff(client, urgent.device, [(RECENT[0], 186)])  # >= 180: urgent alert
+        await cuff(client, late.device, [(d, 122) for d in RECENT])
+        for patient in (calm, urgent, drifting, quiet, late):  # LDL 62 < 70: met throughout
+            await labs(client, org.clinician, patient.id, [("ldl", 3, 62)])
+
+        panel = await client.get("/v1/patients", headers=org.clinician.headers)
+        assert panel.status_code == 200, panel.text
+        items = panel.json()["items"]
+        assert [p["family_name"] for p in items] == ["Young", "Baker", "Diaz", "Clark", "Adams"]
+        assert [p["open_urgent_alerts"] for p in items] == [1, 0, 0, 0, 0]
+        assert [p["outcome_status"] for p in items] == [
+            "off_track",  # the 186 keeps the mean of the last 15 days up (139.5)
+            "off_track",
+            "no_baseline",  # ranked with off track: it cannot attain without help
+            "insufficient_data",
+            "met",
+        ]
+
+        off = await client.get(
+            "/v1/patients", params={"status": "off_track"}, headers=org.admin.headers
         )
-        assert stored.status_code == 201, stored.text
-
-    panel = await client.get("/v1/patients", headers=org.clinician.headers)
-    assert panel.status_code == 200, panel.text
-    items = panel.json()["items"]
-    assert [p["family_name"] for p in items] == ["Young", "Baker", "Clark", "Adams"]
-    assert [p["open_urgent_alerts"] for p in items] == [1, 0, 0, 0]
-    assert [p["outcome_status"] for p in items][1:] == ["off_track", "insufficient_data", "met"]
-
-    off = await client.get(
-        "/v1/patients", params={"status": "off_track"}, headers=org.admin.headers
-    )
-    # Young is off track too (the 186 keeps the mean up), and first by need.
-    assert [p["family_name"] for p in off.json()["items"]] == ["Young", "Baker"]
-
-    first = (
-        await client.get("/v1/patients", params={"limit": 3}, headers=org.admin.headers)
-    ).json()
-    rest = (
-        await client.get(
-            "/v1/patients",
-            params={"limit": 3, "cursor": first["next_cursor"]},
-            headers=org.admin.headers,
+        # Young is off track too, and first by need.
+        assert [p["family_name"] for p in off.json()["items"]] == ["Young", "Baker"]
+        missing = await client.get(
+            "/v1/patients", params={"status": "no_baseline"}, headers=org.admin.headers
         )
-    ).json()
-    assert [p["family_name"] for p in first["items"] + rest["items"]] == [
-        "Young",
-        "Baker",
-        "Clark",
-        "Adams",
-    ]
-    assert rest["next_cursor"] is None
+        assert [p["family_name"] for p in missing.json()["items"]] == ["Diaz"]
 
-    newest = await client.get("/v1/patients", params={"order": "newest"}, headers=org.admin.headers)
-    assert [p["family_name"] for p in newest.json()["items"]] == [
-        "Clark",
-        "Baker",
-        "Young",
-        "Adams",
-    ]
+        first = (
+            await client.get("/v1/patients", params={"limit": 3}, headers=org.admin.headers)
+        ).json()
+        rest = (
+            await client.get(
+                "/v1/patients",
+                params={"limit": 3, "cursor": first["next_cursor"]},
+                headers=org.admin.headers,
+            )
+        ).json()
+        assert [p["family_name"] for p in first["items"] + rest["items"]] == [
+            "Young",
+            "Baker",
+            "Diaz",
+            "Clark",
+            "Adams",
+        ]
+        assert rest["next_cursor"] is None
+
+        newest = await client.get(
+            "/v1/patients", params={"order": "newest"}, headers=org.admin.headers
+        )
+        assert [p["family_name"] for p in newest.json()["items"]] == [
+            "Diaz",
+            "Clark",
+            "Baker",
+            "Young",
+            "Adams",
+        ]
