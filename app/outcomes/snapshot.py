@@ -5,7 +5,8 @@ that type needs for the period's track and conditions (`MeasureRule.required_in`
 by the data rules on the report date (`values.value_on`). It is complete when every one has a
 value. A complete end-of-period report judges each applicable target against the period's
 baseline (`Baselines`): met, not met, or no baseline (which is never met); the period attains
-when all of them are met (or any, where the ruleset says so for the track).
+when all of them are met (or any, where the ruleset says so for the track) and everything its
+baseline report must carry has a baseline.
 
 Invariants: no I/O, no clock; the same function prepares a stored report, tells what a window
 still needs, and projects attainment as if the end-of-period report were made today, so the
@@ -122,9 +123,15 @@ def compose(
     snapshot = Snapshot(report_type, report_date, tuple(measures), None)
     if report_type != "end_of_period" or not snapshot.complete:
         return snapshot
+    # Whatever the baseline report must carry needs a baseline, or the period cannot attain:
+    # eGFR and UACR, WHODAS, and an eCKM patient's HbA1c and LDL count although no target
+    # judges them.
+    unreported = [
+        m for m in required(period, rules=rules, report_type="baseline") if m.name not in baselines
+    ]
     return Snapshot(
         report_type,
         report_date,
         snapshot.measures,
-        attains(judgements, rules=rules, period=period),
+        not unreported and attains(judgements, rules=rules, period=period),
     )

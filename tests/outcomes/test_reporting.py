@@ -36,6 +36,11 @@ async def _eckm(app: FastAPI, org: OrgWorld, *conditions: str, **more: Any) -> P
         )
 
 
+async def _eckm_labs(client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld) -> None:
+    """The HbA1c and LDL baselines every eCKM patient needs, even with hypertension only."""
+    await labs(client, org.clinician, patient.id, [("hba1c", 1, 5.6), ("ldl", 1, 110)])
+
+
 async def test_attained_is_null_mid_period_and_true_only_from_a_complete_eop_report(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -43,6 +48,7 @@ async def test_attained_is_null_mid_period_and_true_only_from_a_complete_eop_rep
     patient = await _eckm(app, org)
     with on_day(3):
         await cuff(client, patient.device, [(1, 126), (2, 124), (3, 125)])
+        await _eckm_labs(client, org, patient)
     with on_day(5):
         item = await progress(client, org.clinician, patient.id)
         # Below 130 on day 5 is not an outcome: nothing has been reported at the end.
@@ -103,6 +109,7 @@ async def test_a_baseline_from_the_window_counts_and_no_baseline_never_attains(
         await cuff(client, with_baseline.device, [(50, 150), (55, 152), (60, 154)])
         for p in (with_baseline, without):
             await cuff(client, p.device, [(370, 128), (371, 127), (372, 126)])
+            await _eckm_labs(client, org, p)
         results = {}
         for name, p in (("with", with_baseline), ("without", without)):
             eid = await enrollment_id(client, org.admin, p.id)
@@ -163,6 +170,7 @@ async def test_end_of_period_report_is_early_from_day_275_for_eckm(
     eid = await enrollment_id(client, org.admin, patient.id)
     with on_day(301):
         await cuff(client, patient.device, [(1, 150), (2, 150), (3, 150)])
+        await _eckm_labs(client, org, patient)
         await cuff(client, patient.device, [(298, 128), (299, 127), (301, 126)])
         refused = await prepare(client, org.clinician, patient.id, eid, "end_of_period", 200)
         assert refused.status_code == 422

@@ -135,18 +135,19 @@ async def test_eckm(app: FastAPI, client: httpx.AsyncClient) -> None:
     }
 
     # Baselines. `control`: a baseline report on day 10 (every eCKM baseline report also needs
-    # HbA1c and LDL); the others: their data on the earliest valid day of days 1-60.
+    # HbA1c and LDL); the others: their data on the earliest valid day of days 1-60 (HbA1c
+    # too: without its baseline an eCKM period cannot attain).
     with on_day(10):
         await cuff(client, control.device, [(2, 150), (4, 152), (6, 148)])
         await labs(client, staff, control.id, [("ldl", -30, 130), ("hba1c", -30, 5.5)])
         baseline = await _report(client, staff, control, "baseline", 10)
         await cuff(client, missed.device, [(3, 150), (5, 150), (7, 150)])
-        await labs(client, staff, missed.id, [("ldl", 1, 140)])
+        await labs(client, staff, missed.id, [("ldl", 1, 140), ("hba1c", 1, 5.6)])
         await cuff(client, manual.device, [(2, 150), (4, 150), (6, 150)])
-        await labs(client, staff, manual.id, [("ldl", 1, 90)])
+        await labs(client, staff, manual.id, [("ldl", 1, 90), ("hba1c", 1, 5.6)])
     with on_day(14):
         await cuff(client, improved.device, [(10, 160), (12, 161), (14, 159)])
-        await labs(client, staff, improved.id, [("ldl", 5, 150)])
+        await labs(client, staff, improved.id, [("ldl", 5, 150), ("hba1c", 5, 5.6)])
     assert baseline["complete"] is True
     assert baseline["missing"] == []
     assert _values(baseline) == {
@@ -797,16 +798,6 @@ async def test_bh(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert overall["payment"] == _payment(1080.0, 540.0, None, 630.0)
 
 
-NO_BASELINE_ATTAINS = (
-    "a submission-only measure without a baseline (eGFR+UACR, WHODAS) is shown as "
-    "`no_baseline` but does not stop attainment: snapshot.compose judges only target measures "
-    "and checks only the measures the end-of-period report carries; docs/api.md: a period "
-    "with no valid baseline for a measure 'cannot attain'; docs/rules.md \"Outcome measures\": "
-    "every applicable submission-only measure must have been reported"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=NO_BASELINE_ATTAINS)
 async def test_ckm_without_egfr_and_uacr_at_baseline_does_not_attain(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -835,7 +826,6 @@ async def test_ckm_without_egfr_and_uacr_at_baseline_does_not_attain(
     assert (after["attained"], item["projected"]) == (False, False)
 
 
-@pytest.mark.xfail(strict=True, reason=NO_BASELINE_ATTAINS)
 async def test_bh_without_whodas_at_baseline_does_not_attain(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -922,6 +912,7 @@ async def test_threshold_change_is_data_only(
             with on_day(364):
                 # 150 -> 138: a 12 mmHg drop, still above 130.
                 await cuff(client, patient.device, [(2, 150), (4, 150), (6, 150)])
+                await labs(client, org.clinician, patient.id, [("hba1c", 2, 5.6), ("ldl", 2, 110)])
                 await cuff(client, patient.device, [(d, 138) for d in range(334, 365, 3)])
                 item = await progress(client, org.clinician, patient.id)
             with on_day(365):

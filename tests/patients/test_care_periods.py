@@ -191,6 +191,7 @@ async def test_a_follow_on_takes_the_initial_end_of_period_report_as_baseline(
     staff = org.clinician
     with on_day(372):
         await cuff(client, patient.device, [(1, 150), (2, 150), (3, 150)])
+        await labs(client, staff, patient.id, [("hba1c", 1, 5.6), ("ldl", 1, 110)])
         await cuff(client, patient.device, [(370, 134), (371, 133), (372, 132)])
         initial_id = (await progress(client, staff, patient.id))["enrollment_id"]
         final = await prepare(client, staff, patient.id, initial_id, "end_of_period")
