@@ -159,6 +159,11 @@ async def update_patient(
     return to_read(patient)
 
 
+def _shown_after_end(rules: Ruleset) -> int:
+    c = rules.calendar
+    return c.end_of_period_closes_day + c.shown_after_close_days - c.period_days
+
+
 async def list_patients(
     session: AsyncSession,
     *,
@@ -179,7 +184,10 @@ async def list_patients(
                 select(Enrollment.patient_id).where(
                     Enrollment.track == track,
                     Enrollment.ended_at.is_(None),
-                    Enrollment.end_date >= utc_today() - timedelta(days=1),
+                    # Periods still shown (`outcomes.evaluation.current_subjects`), a day's margin
+                    # for time zones.
+                    Enrollment.end_date
+                    >= utc_today() - timedelta(days=_shown_after_end(rules) + 1),
                 )
             )
         )
