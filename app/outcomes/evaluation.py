@@ -109,12 +109,11 @@ async def current_subjects(
     if not by_id:
         return []
     c = rules.calendar
-    after_end = c.end_of_period_closes_day + c.shown_after_close_days - c.period_days
     # A day of margin either side of UTC's today: each patient's own today decides below.
     statement = select(Enrollment).where(
         Enrollment.patient_id.in_(by_id),
         Enrollment.ended_at.is_(None),
-        Enrollment.end_date >= utc_today() - timedelta(days=after_end + 1),
+        Enrollment.end_date >= utc_today() - timedelta(days=c.shown_after_end_days + 1),
     )
     if track is not None:
         statement = statement.where(Enrollment.track == track)

@@ -107,6 +107,12 @@ class Calendar(_Data):
         """The last day of the care period starting on `start`."""
         return self.date_of(start, self.period_days)
 
+    @property
+    def shown_after_end_days(self) -> int:
+        """Days a period stays shown after its last day (its end-of-period window, then
+        `shown_after_close_days`)."""
+        return self.end_of_period_closes_day + self.shown_after_close_days - self.period_days
+
     def shown_until(self, start: date) -> date:
         """The last day the period shows in progress and the reporting views."""
         return self.date_of(start, self.end_of_period_closes_day + self.shown_after_close_days)

@@ -159,11 +159,6 @@ async def update_patient(
     return to_read(patient)
 
 
-def _shown_after_end(rules: Ruleset) -> int:
-    c = rules.calendar
-    return c.end_of_period_closes_day + c.shown_after_close_days - c.period_days
-
-
 async def list_patients(
     session: AsyncSession,
     *,
@@ -187,7 +182,7 @@ async def list_patients(
                     # Periods still shown (`outcomes.evaluation.current_subjects`), a day's margin
                     # for time zones.
                     Enrollment.end_date
-                    >= utc_today() - timedelta(days=_shown_after_end(rules) + 1),
+                    >= utc_today() - timedelta(days=rules.calendar.shown_after_end_days + 1),
                 )
             )
         )
