@@ -1,325 +1,362 @@
-"""Outcome targets against the table of docs/rules.md "Outcome measures", and the
-baseline/current/status rules."""
+"""Outcome targets against the table of docs/rules.md "Outcome measures", with the real ruleset.
+
+Every expected value is written out from that table (control and improvement routes, the goal,
+the least-squares trend), never recomputed with the code's own formula. Rows "at the edge" are
+exactly at a threshold; some of them are not exact in binary floating point, so they also check
+that an exact change counts.
+"""
 
 from __future__ import annotations
 
+import tomllib
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
-from app.outcomes.observations import CarePeriod, Point
-from app.outcomes.rules import MeasureRule, RulesError, Ruleset, Track, load_ruleset
-from app.outcomes.targets import Progress, attainment, evaluate, meets, trend_projection
+from app.outcomes.observations import Point
+from app.outcomes.rules import (
+    DEFAULT_RULESET,
+    MeasureName,
+    RulesError,
+    Ruleset,
+    Track,
+    load_ruleset,
+)
+from app.outcomes.targets import Status, goal, least_advanced, meets, target_of, trend_projection
 
 RULES = load_ruleset()
 START = date(2026, 7, 5)
-END = date(2027, 7, 4)
 
 
-def period(track: Track, *conditions: str, height_cm: float | None = 170.0) -> CarePeriod:
-    return CarePeriod(track, tuple(conditions), START, END, height_cm)
+def day(n: int) -> date:
+    """The date of care-period day `n` (day 1 = START)."""
+    return START + timedelta(days=n - 1)
 
 
-def pt(day_offset: int, value: float, secondary: float | None = None, hour: int = 8) -> Point:
-    day = START + timedelta(days=day_offset)
-    return Point(uuid.uuid4(), datetime.combine(day, time(hour), tzinfo=UTC), day, value, secondary)
+def pt(n: int, value: float, hour: int = 8) -> Point:
+    d = day(n)
+    return Point(uuid.uuid4(), datetime.combine(d, time(hour), tzinfo=UTC), d, value)
 
 
-# (measure, track, conditions, baseline, current, met) straight from docs/rules.md "Outcome
-# measures".
-TARGETS = [
-    ("blood_pressure", "eCKM", ["hypertension"], 150, 129.9, True),  # control < 130
-    ("blood_pressure", "eCKM", ["hypertension"], 140, 130, False),
-    ("blood_pressure", "CKM", ["diabetes"], 160, 145, True),  # drop >= 15
-    ("blood_pressure", "CKM", ["diabetes"], 160, 145.1, False),
-    ("blood_pressure", "CKM", ["diabetes"], None, 129, True),  # control needs no baseline
-    ("weight", "eCKM", ["obesity", "hypertension"], 100, 95, True),  # loss >= 5 %
-    ("weight", "eCKM", ["obesity", "hypertension"], 100, 95.1, False),
-    ("weight", "CKM", ["diabetes", "overweight_central"], 80, 84, True),  # BMI 29.1, gain 5 %
-    ("weight", "CKM", ["diabetes", "overweight_central"], 80, 84.1, False),  # gain > 5 %
-    ("weight", "CKM", ["diabetes", "obesity"], 86, 87, False),  # BMI 30.1
-    ("hba1c", "eCKM", ["prediabetes", "dyslipidemia"], 6.0, 5.6, True),  # < 5.7 %
-    ("hba1c", "eCKM", ["prediabetes", "dyslipidemia"], 5.9, 5.7, False),
-    ("hba1c", "CKM", ["diabetes"], 8.0, 6.9, True),  # < 7.0 %
-    ("hba1c", "CKM", ["diabetes"], 7.4, 7.0, False),
-    ("hba1c", "CKM", ["diabetes"], 9.0, 8.5, True),  # drop >= 0.5
-    ("hba1c", "CKM", ["diabetes"], 9.0, 8.6, False),
-    ("ldl", "eCKM", ["dyslipidemia", "prediabetes"], 130, 99, True),  # < 100 mg/dL
-    ("ldl", "eCKM", ["dyslipidemia", "prediabetes"], 120, 100, False),
-    ("ldl", "CKM", ["ascvd"], 90, 69, True),  # < 70 mg/dL
-    ("ldl", "CKM", ["ascvd"], 85, 70, False),
-    ("ldl", "CKM", ["ascvd"], 150, 105, True),  # drop >= 30 %
-    ("ldl", "CKM", ["ascvd"], 150, 105.1, False),
-    ("pain_intensity", "MSK", ["chronic_msk_pain"], 8, 6, True),  # drop >= 2
-    ("pain_intensity", "MSK", ["chronic_msk_pain"], 8, 7, False),
-    ("pain_intensity", "MSK", ["chronic_msk_pain"], 3, 2, True),  # 1 point but 33 %
-    ("pain_intensity", "MSK", ["chronic_msk_pain"], 4, 3, False),  # 1 point, 25 %
-    ("pain_intensity", "MSK", ["chronic_msk_pain"], 5, 3.5, True),  # 30 %
-    ("pain_interference", "MSK", ["chronic_msk_pain"], 62.5, 59.5, True),  # T drop >= 3
-    ("pain_interference", "MSK", ["chronic_msk_pain"], 62.5, 59.6, False),
-    ("physical_function", "MSK", ["chronic_msk_pain"], 36.8, 39.8, True),  # T rise >= 3
-    ("physical_function", "MSK", ["chronic_msk_pain"], 36.8, 39.7, False),
-    ("physical_function", "MSK", ["chronic_msk_pain"], 40, 30, False),
-    ("depression", "BH", ["depression"], 18, 13, True),  # drop >= 5
-    ("depression", "BH", ["depression"], 18, 14, False),
-    ("depression", "BH", ["depression"], 8, 4, True),  # drop >= 50 %
-    ("depression", "BH", ["depression"], 9, 5, False),
-    ("anxiety", "BH", ["anxiety"], 15, 11, True),  # drop >= 4
-    ("anxiety", "BH", ["anxiety"], 15, 12, False),
-    ("anxiety", "BH", ["anxiety"], 6, 3, True),  # drop >= 50 %
-    ("anxiety", "BH", ["anxiety"], 7, 4, False),
+# (measure, track, baseline, current, bmi, met), from docs/rules.md "Outcome measures".
+TARGETS: list[tuple[MeasureName, Track, float, float, float | None, bool]] = [
+    # Blood pressure: control systolic < 130; or at least 15 mmHg below baseline.
+    ("blood_pressure", "eCKM", 150, 129.9, None, True),
+    ("blood_pressure", "eCKM", 140, 130, None, False),  # 130 is not below 130
+    ("blood_pressure", "CKM", 160, 145, None, True),  # exactly 15 below
+    ("blood_pressure", "CKM", 160, 145.1, None, False),
+    ("blood_pressure", "CKM", 120, 128, None, True),  # control, though higher than baseline
+    # Weight: control BMI < 30 with a gain of at most 5 %; or at least 5 % lost.
+    ("weight", "eCKM", 100, 95, 33.0, True),  # exactly 5 % lost
+    ("weight", "eCKM", 100, 95.1, 33.0, False),
+    ("weight", "CKM", 80, 84, 29.1, True),  # BMI < 30, exactly 5 % gained
+    ("weight", "CKM", 88, 92.4, 29.0, True),  # 5 % gained, 5.000000000000006 in floats
+    ("weight", "CKM", 80, 84.1, 29.1, False),  # 5.125 % gained
+    ("weight", "CKM", 86, 87, 30.0, False),  # BMI 30 is not below 30
+    ("weight", "CKM", 86, 87, 29.9, True),
+    ("weight", "eCKM", 90, 88, 29.0, True),  # lost 2.2 %, BMI under 30
+    ("weight", "eCKM", 80, 84, None, False),  # no height, no BMI: only the loss route
+    ("weight", "eCKM", 90, 85.5, None, True),  # 5 % lost needs no BMI
+    # HbA1c (provisional): control < 5.7 % (eCKM) or < 7.0 % (CKM); or a fall of 0.5 points.
+    ("hba1c", "eCKM", 6.0, 5.6, None, True),
+    ("hba1c", "eCKM", 5.9, 5.7, None, False),
+    ("hba1c", "eCKM", 6.5, 6.0, None, True),  # exactly 0.5 down
+    ("hba1c", "eCKM", 6.5, 6.9, None, False),  # < 7.0 is the CKM control, not eCKM's
+    ("hba1c", "CKM", 6.5, 6.9, None, True),
+    ("hba1c", "CKM", 8.0, 6.9, None, True),
+    ("hba1c", "CKM", 7.4, 7.0, None, False),
+    ("hba1c", "CKM", 9.0, 8.5, None, True),
+    ("hba1c", "CKM", 8.2, 7.7, None, True),  # 0.5 down, 0.4999999999999991 in floats
+    ("hba1c", "CKM", 9.0, 8.6, None, False),
+    # LDL (provisional): control < 100 (eCKM) or < 70 mg/dL (CKM); or at least 30 % down.
+    ("ldl", "eCKM", 130, 99, None, True),
+    ("ldl", "eCKM", 120, 100, None, False),
+    ("ldl", "eCKM", 184, 128.8, None, True),  # 30 % down, 29.999999999999993 in floats
+    ("ldl", "CKM", 90, 69, None, True),
+    ("ldl", "CKM", 85, 70, None, False),
+    ("ldl", "CKM", 95, 80, None, False),  # < 100 is eCKM's control, not CKM's
+    ("ldl", "CKM", 150, 105, None, True),  # exactly 30 % down
+    ("ldl", "CKM", 150, 105.1, None, False),
+    # Pain intensity (provisional): down 2 points or 30 %.
+    ("pain_intensity", "MSK", 8, 6, None, True),
+    ("pain_intensity", "MSK", 8, 7, None, False),
+    ("pain_intensity", "MSK", 3, 2, None, True),  # 1 point is 33 %
+    ("pain_intensity", "MSK", 4, 3, None, False),  # 1 point, 25 %
+    ("pain_intensity", "MSK", 5, 3.5, None, True),  # exactly 30 %
+    ("pain_intensity", "MSK", 10, 8.1, None, False),  # 1.9 points, 19 %
+    # Pain interference (provisional): T-score down 3.
+    ("pain_interference", "MSK", 62.5, 59.5, None, True),
+    ("pain_interference", "MSK", 62.5, 59.6, None, False),
+    ("pain_interference", "MSK", 62.5, 65.5, None, False),  # worse
+    # Physical function (provisional): T-score up 3 (higher is better).
+    ("physical_function", "MSK", 36.8, 39.8, None, True),
+    ("physical_function", "MSK", 36.8, 39.7, None, False),
+    ("physical_function", "MSK", 40, 37, None, False),  # down 3 is the wrong way
+    # Depression, PHQ-9 (provisional): down 5 points or 50 %.
+    ("depression", "BH", 18, 13, None, True),
+    ("depression", "BH", 18, 14, None, False),
+    ("depression", "BH", 8, 4, None, True),  # 50 %
+    ("depression", "BH", 9, 5, None, False),  # 4 points, 44 %
+    # Anxiety, GAD-7 (provisional): down 4 points or 50 %.
+    ("anxiety", "BH", 15, 11, None, True),
+    ("anxiety", "BH", 15, 12, None, False),
+    ("anxiety", "BH", 6, 3, None, True),  # 50 %
+    ("anxiety", "BH", 7, 4, None, False),  # 3 points, 43 %
 ]
 
 
-@pytest.mark.parametrize(("measure", "track", "conditions", "baseline", "current", "met"), TARGETS)
-def test_targets(
-    measure: str,
+@pytest.mark.parametrize(("measure", "track", "baseline", "current", "bmi", "met"), TARGETS)
+def test_meets(
+    measure: MeasureName,
     track: Track,
-    conditions: list[str],
-    baseline: float | None,
+    baseline: float,
     current: float,
+    bmi: float | None,
     met: bool,
 ) -> None:
-    rule = RULES.measure(measure)  # type: ignore[arg-type]
-    assert meets(rule, period=period(track, *conditions), baseline=baseline, current=current) is met
+    rule = RULES.measure(measure)
+    assert meets(rule, track=track, baseline=baseline, current=current, bmi=bmi) is met
 
 
-# (measure, track, conditions, applicable)
-APPLICABILITY = [
-    ("blood_pressure", "eCKM", ["hypertension"], True),
-    ("blood_pressure", "eCKM", ["dyslipidemia", "prediabetes"], False),
-    ("blood_pressure", "CKM", ["diabetes"], True),
-    ("weight", "eCKM", ["hypertension"], False),
-    ("weight", "eCKM", ["hypertension", "overweight_central"], True),
-    ("weight", "CKM", ["ascvd", "obesity"], True),
-    ("hba1c", "eCKM", ["prediabetes", "obesity"], True),
-    ("hba1c", "eCKM", ["hypertension"], False),
-    ("hba1c", "CKM", ["diabetes"], True),
-    ("hba1c", "CKM", ["ckd_3a"], False),
-    ("ldl", "eCKM", ["dyslipidemia", "obesity"], True),
-    ("ldl", "eCKM", ["hypertension"], False),
-    ("ldl", "CKM", ["ckd_3b"], True),
-    ("egfr_uacr", "CKM", ["ckd_3a"], True),
-    ("egfr_uacr", "CKM", ["diabetes"], True),
-    ("egfr_uacr", "CKM", ["ascvd"], False),
-    ("pain_intensity", "MSK", ["chronic_msk_pain"], True),
-    ("depression", "BH", ["anxiety"], False),
-    ("depression", "BH", ["depression"], True),
-    ("anxiety", "BH", ["depression"], False),
-    ("function_whodas", "BH", ["anxiety"], True),
-    ("depression", "MSK", ["chronic_msk_pain"], False),
+# (measure, baseline, goal): the easier of the improvement routes, rounded to 0.1.
+GOALS: list[tuple[MeasureName, float | None, float | None]] = [
+    ("blood_pressure", 150, 135.0),
+    ("weight", 100, 95.0),
+    ("weight", 87.3, 82.9),  # 87.3 x 0.95 = 82.935
+    ("hba1c", 8.4, 7.9),
+    ("ldl", 150, 105.0),
+    ("pain_intensity", 8, 6.0),  # 2 points (6) is easier than 30 % (5.6)
+    ("pain_intensity", 5, 3.5),  # 30 % (3.5) is easier than 2 points (3)
+    ("pain_interference", 62.5, 59.5),
+    ("physical_function", 36.8, 39.8),  # higher is better: up 3
+    ("depression", 18, 13.0),  # 5 points (13) is easier than 50 % (9)
+    ("depression", 8, 4.0),  # 50 % (4) is easier than 5 points (3)
+    ("anxiety", 15, 11.0),
+    ("anxiety", 6, 3.0),
+    ("blood_pressure", None, None),  # no baseline, no goal
+    ("egfr_uacr", 52, None),  # a submission has no target
+    ("function_whodas", 30, None),
 ]
 
 
-@pytest.mark.parametrize(("measure", "track", "conditions", "applicable"), APPLICABILITY)
-def test_applicability(measure: str, track: Track, conditions: list[str], applicable: bool) -> None:
-    assert RULES.measure(measure).applies_to(track, conditions=conditions) is applicable  # type: ignore[arg-type]
+@pytest.mark.parametrize(("measure", "baseline", "expected"), GOALS)
+def test_goal(measure: MeasureName, baseline: float | None, expected: float | None) -> None:
+    assert goal(RULES.measure(measure), baseline=baseline) == expected
 
 
-def _progress(
-    rule: MeasureRule, p: CarePeriod, sources: dict[str, list[Point]], as_of: date
-) -> Progress:
-    return evaluate(rule, rules=RULES, period=p, sources=sources, as_of=as_of)
+TARGETS_SHOWN: list[tuple[MeasureName, Track, float | None, dict[str, float | str | None]]] = [
+    (
+        "blood_pressure",
+        "CKM",
+        150,
+        {
+            "kind": "target",
+            "unit": "mm[Hg]",
+            "better": "lower",
+            "control_below": 130,
+            "improvement": 15,
+            "goal": 135.0,
+            "provisional": "no",
+        },
+    ),
+    (
+        "weight",
+        "eCKM",
+        100,
+        {
+            "kind": "target",
+            "unit": "kg",
+            "better": "lower",
+            "control_bmi_below": 30,
+            "control_max_gain_percent": 5,
+            "improvement_percent": 5,
+            "goal": 95.0,
+            "provisional": "no",
+        },
+    ),
+    (
+        "hba1c",
+        "eCKM",
+        None,
+        {
+            "kind": "target",
+            "unit": "%",
+            "better": "lower",
+            "control_below": 5.7,
+            "improvement": 0.5,
+            "goal": None,
+            "provisional": "yes",
+        },
+    ),
+    (
+        "ldl",
+        "CKM",
+        100,
+        {
+            "kind": "target",
+            "unit": "mg/dL",
+            "better": "lower",
+            "control_below": 70,
+            "improvement_percent": 30,
+            "goal": 70.0,
+            "provisional": "yes",
+        },
+    ),
+    (
+        "physical_function",
+        "MSK",
+        40,
+        {
+            "kind": "target",
+            "unit": "{T-score}",
+            "better": "higher",
+            "improvement": 3,
+            "goal": 43.0,
+            "provisional": "yes",
+        },
+    ),
+    ("egfr_uacr", "CKM", None, {"kind": "submission", "sources": "egfr, uacr"}),
+    ("global_impression", "BH", None, {"kind": "submission", "sources": "checkin:pgic:total"}),
+]
 
 
-def _bp(offsets_values: list[tuple[int, float]]) -> dict[str, list[Point]]:
-    return {"blood_pressure": [pt(d, v, v - 50) for d, v in offsets_values]}
+@pytest.mark.parametrize(("measure", "track", "baseline", "expected"), TARGETS_SHOWN)
+def test_target_of(
+    measure: MeasureName,
+    track: Track,
+    baseline: float | None,
+    expected: dict[str, float | str | None],
+) -> None:
+    assert target_of(RULES.measure(measure), track=track, baseline=baseline) == expected
 
 
-def test_bp_baseline_is_the_first_window_of_three_readings() -> None:
-    rule = RULES.measure("blood_pressure")
-    # Days 0 and 20 are isolated; days 30, 35, 44 fall in one 15-day window.
-    sources = _bp([(0, 170), (20, 168), (30, 150), (35, 152), (44, 154), (50, 160)])
-    result = _progress(rule, period("eCKM", "hypertension"), sources, START + timedelta(60))
-    assert result.baseline is not None
-    assert result.baseline.n == 3  # days 30..44; day 50 is past the window
-    assert result.baseline.value == 152.0
-    assert result.baseline.secondary == 102.0
-
-
-def test_bp_baseline_window_must_start_in_the_first_60_days() -> None:
-    rule = RULES.measure("blood_pressure")
-    sources = _bp([(58, 150), (65, 150), (70, 150)])
-    found = _progress(rule, period("CKM", "diabetes"), sources, START + timedelta(80))
-    assert found.baseline is not None
-    late = _bp([(60, 150), (65, 150), (70, 150)])
-    missing = _progress(rule, period("CKM", "diabetes"), late, START + timedelta(80))
-    assert missing.baseline is None
-
-
-def test_bp_current_needs_three_readings_in_15_days() -> None:
-    rule = RULES.measure("blood_pressure")
-    sources = _bp([(1, 150), (2, 150), (3, 150), (100, 125), (110, 125)])
-    result = _progress(rule, period("CKM", "diabetes"), sources, START + timedelta(110))
-    assert result.current is None
-    assert result.status == "insufficient_data"
-    assert result.needed is not None
-    assert "Take 1 more blood pressure reading" in result.needed
-    more = _bp([(1, 150), (2, 150), (3, 150), (100, 125), (105, 125), (110, 125)])
-    done = _progress(rule, period("CKM", "diabetes"), more, START + timedelta(110))
-    assert done.status == "met"
-    assert done.current is not None
-    assert done.current.n == 3
-    assert len(done.current.ids) == 3
-    assert done.current.secondary == 75.0
-
-
-def test_status_on_and_off_track_follow_the_projected_trend() -> None:
-    rule = RULES.measure("blood_pressure")
-    base = [(1, 160), (2, 160), (3, 160)]
-    falling = [(d, 160 - (d - 80) * 0.3) for d in range(80, 110)]  # about -9/month
-    flat = [(d, 155.0) for d in range(80, 110)]
-    p = period("CKM", "diabetes")
-    as_of = START + timedelta(109)
-    on = _progress(rule, p, _bp(base + falling), as_of)
-    assert on.status == "on_track"
-    assert on.projected is not None
-    assert on.projected < 145
-    off = _progress(rule, p, _bp(base + flat), as_of)
-    assert off.status == "off_track"
-    assert off.projected == 155.0
-    assert (
-        off.needed == "Goal for Blood pressure (systolic): below 130 mm[Hg] or at most 145 mm[Hg]."
-    )
-
-
-def test_trend_projection_is_least_squares_on_daily_means() -> None:
-    points = [pt(0, 10), pt(0, 12), pt(1, 12), pt(2, 13)]  # daily means 11, 12, 13
-    assert (
-        trend_projection(points, first=START, last=START + timedelta(2), end=START + timedelta(10))
-        == 21.0
-    )
-    assert trend_projection([pt(0, 10)], first=START, last=START, end=START + timedelta(10)) is None
-
-
-def test_labs_baseline_may_predate_the_period_and_stays_valid_for_a_year() -> None:
-    rule = RULES.measure("hba1c")
-    p = period("CKM", "diabetes")
-    only_baseline = {"hba1c": [pt(-200, 8.4)]}
-    waiting = _progress(rule, p, only_baseline, START + timedelta(100))
-    assert waiting.baseline is not None
-    assert waiting.current == waiting.baseline
-    assert waiting.status == "insufficient_data"
-    assert waiting.needed == "Your care team needs a new HbA1c lab result to show improvement."
-    expired = _progress(rule, p, only_baseline, START + timedelta(200))
-    assert expired.current is None
-    assert expired.needed == "Your care team needs a HbA1c lab result from the last 12 months."
-    controlled = _progress(rule, p, {"hba1c": [pt(-100, 6.6)]}, START + timedelta(200))
-    assert controlled.status == "met"
-    improved = {"hba1c": [pt(-400, 9.9), pt(-200, 8.4), pt(150, 7.8)]}
-    result = _progress(rule, p, improved, START + timedelta(200))
-    assert result.baseline is not None
-    assert result.baseline.value == 8.4  # the 400-day-old result is too old
-    assert result.status == "met"  # 0.6 point drop
-
-
-def test_prom_without_baseline_after_day_60_cannot_improve() -> None:
-    rule = RULES.measure("depression")
-    sources = {"checkin:phq9:total": [pt(70, 15), pt(100, 12)]}
-    result = _progress(rule, period("BH", "depression"), sources, START + timedelta(100))
-    assert result.status == "insufficient_data"
-    assert result.needed is not None
-    assert "improvement cannot be shown" in result.needed
-
-
-def test_baseline_still_possible_in_the_first_60_days() -> None:
-    rule = RULES.measure("blood_pressure")
-    result = _progress(rule, period("CKM", "diabetes"), _bp([(3, 150)]), START + timedelta(5))
-    assert result.status == "insufficient_data"
-    assert result.needed is not None
-    assert "to set your starting point" in result.needed
-    assert "2026-09-02" in result.needed  # day 60
-
-
-def test_egfr_uacr_needs_both_results() -> None:
-    rule = RULES.measure("egfr_uacr")
-    p = period("CKM", "ckd_3a")
-    partial = _progress(rule, p, {"egfr": [pt(-30, 52)]}, START + timedelta(30))
-    assert partial.status == "insufficient_data"
-    assert partial.needed is not None
-    assert "uacr" in partial.needed
-    both = _progress(rule, p, {"egfr": [pt(-30, 52)], "uacr": [pt(10, 45)]}, START + timedelta(30))
-    assert both.status == "met"
-    assert both.baseline is not None
-    assert both.baseline.components == {"egfr": 52, "uacr": 45}
-
-
-def test_whodas_submission_at_start_and_end() -> None:
-    rule = RULES.measure("function_whodas")
-    p = period("BH", "depression")
-    source = "checkin:whodas12:total"
-    mid = _progress(rule, p, {source: [pt(5, 30)]}, START + timedelta(100))
-    assert mid.status == "on_track"
-    late = _progress(rule, p, {source: [pt(5, 30)]}, END)
-    assert late.status == "insufficient_data"
-    done = _progress(rule, p, {source: [pt(5, 30), pt(330, 24)]}, END)
-    assert done.status == "met"
-
-
-def test_report_date_stops_at_the_end_of_the_period() -> None:
-    rule = RULES.measure("depression")
-    sources = {"checkin:phq9:total": [pt(2, 20), pt(360, 9)]}
-    after = _progress(rule, period("BH", "depression"), sources, END + timedelta(40))
-    assert after.status == "met"
+# (case, points as (day, value), window first..last day, projected to day, expected)
+TRENDS: list[tuple[str, list[tuple[int, float]], int, int, int, float | None]] = [
+    ("daily means 11, 12, 13: +1 a day", [(1, 10), (1, 12), (2, 12), (3, 13)], 1, 3, 11, 21.0),
+    ("flat", [(90, 150), (95, 150), (100, 150)], 71, 100, 365, 150.0),
+    ("-0.1 a day to day 365", [(90, 150), (95, 149.5), (100, 149)], 71, 100, 365, 122.5),
+    ("two days are a line", [(10, 100), (20, 90)], 1, 30, 30, 80.0),
+    ("one day is no trend", [(10, 100), (10, 90)], 1, 30, 365, None),
+    ("days outside the window do not count", [(5, 200), (10, 100), (20, 90)], 6, 30, 30, 80.0),
+    ("after the window's last day", [(10, 100), (31, 50)], 1, 30, 365, None),
+    ("no points", [], 1, 30, 365, None),
+]
 
 
 @pytest.mark.parametrize(
-    ("statuses", "rule", "over", "attained"),
-    [
-        (["met", "met"], "all", False, True),
-        (["met", "off_track"], "all", False, None),
-        (["met", "off_track"], "all", True, False),
-        (["met", "insufficient_data"], "all", True, False),
-        (["met", "off_track"], "any", True, True),
-        (["insufficient_data", "off_track"], "any", True, False),
-    ],
+    ("points", "first", "last", "end", "expected"),
+    [pytest.param(p, f, la, e, x, id=case) for case, p, f, la, e, x in TRENDS],
 )
-def test_attainment(statuses: list[str], rule: str, over: bool, attained: bool | None) -> None:
-    progress = [Progress("depression", True, s, {}) for s in statuses]  # type: ignore[arg-type]
-    progress.append(Progress("anxiety", False, "not_applicable", {}))
-    assert attainment(progress, rule=rule, period_over=over) is attained  # type: ignore[arg-type]
+def test_trend_projection(
+    points: list[tuple[int, float]], first: int, last: int, end: int, expected: float | None
+) -> None:
+    series = [pt(d, v, hour=8 + i) for i, (d, v) in enumerate(points)]
+    assert trend_projection(series, first=day(first), last=day(last), end=day(end)) == expected
+
+
+LEAST_ADVANCED: list[tuple[list[Status], Status | None]] = [
+    (["met", "on_track", "no_baseline"], "no_baseline"),
+    (["met", "insufficient_data", "off_track"], "off_track"),
+    (["on_track", "insufficient_data"], "insufficient_data"),
+    (["met", "on_track"], "on_track"),
+    (["met", "met"], "met"),
+    (["off_track", "no_baseline"], "no_baseline"),  # no baseline is further from the goal
+    (["on_track", "off_track"], "off_track"),
+    (["met", "not_applicable"], "met"),  # not applicable is never a patient's status
+    (["not_applicable"], None),
+    ([], None),
+]
+
+
+@pytest.mark.parametrize(("statuses", "expected"), LEAST_ADVANCED)
+def test_least_advanced(statuses: list[Status], expected: Status | None) -> None:
+    assert least_advanced(statuses) == expected
+
+
+# (measure, track, conditions, applies), from the "Applies when" column.
+APPLICABILITY: list[tuple[MeasureName, Track, tuple[str, ...], bool]] = [
+    ("blood_pressure", "eCKM", ("hypertension",), True),
+    ("blood_pressure", "eCKM", ("dyslipidemia", "prediabetes"), False),
+    ("blood_pressure", "CKM", ("diabetes",), True),
+    ("weight", "eCKM", ("hypertension",), False),
+    ("weight", "eCKM", ("hypertension", "overweight_central"), True),
+    ("weight", "CKM", ("ascvd", "obesity"), True),
+    ("weight", "CKM", ("ascvd",), False),
+    ("hba1c", "eCKM", ("prediabetes", "obesity"), True),
+    ("hba1c", "eCKM", ("hypertension",), False),
+    ("hba1c", "CKM", ("diabetes",), True),
+    ("hba1c", "CKM", ("ckd_3a",), False),
+    ("ldl", "eCKM", ("dyslipidemia", "obesity"), True),
+    ("ldl", "eCKM", ("hypertension",), False),
+    ("ldl", "CKM", ("ckd_3b",), True),
+    ("egfr_uacr", "CKM", ("ckd_3a",), True),
+    ("egfr_uacr", "CKM", ("ckd_3b",), True),
+    ("egfr_uacr", "CKM", ("diabetes",), True),
+    ("egfr_uacr", "CKM", ("ascvd",), False),
+    ("egfr_uacr", "eCKM", ("prediabetes", "obesity"), False),
+    ("pain_intensity", "MSK", ("chronic_msk_pain",), True),
+    ("physical_function", "BH", ("depression",), False),
+    ("depression", "BH", ("anxiety",), False),
+    ("depression", "BH", ("depression",), True),
+    ("anxiety", "BH", ("depression",), False),
+    ("anxiety", "BH", ("anxiety", "depression"), True),
+    ("function_whodas", "BH", ("anxiety",), True),
+    ("global_impression", "MSK", ("chronic_msk_pain",), True),
+    ("global_impression", "BH", ("depression",), True),
+    ("global_impression", "CKM", ("diabetes",), False),
+    ("depression", "MSK", ("chronic_msk_pain",), False),
+]
+
+
+@pytest.mark.parametrize(("measure", "track", "conditions", "applies"), APPLICABILITY)
+def test_applicability(
+    measure: MeasureName, track: Track, conditions: tuple[str, ...], applies: bool
+) -> None:
+    assert RULES.measure(measure).applies_to(track, conditions=conditions) is applies
+
+
+def _changed_toml(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEFAULT_RULESET.read_text()
+    assert old in text
+    changed = tmp_path / "rules.toml"
+    changed.write_text(text.replace(old, new))
+    return changed
 
 
 def test_changing_a_threshold_is_a_data_change(tmp_path: Path) -> None:
-    text = Path("app/outcomes/rulesets/access-2026.1.toml").read_text()
-    assert "improvement = 15\n" in text
-    changed = tmp_path / "rules.toml"
-    changed.write_text(text.replace("improvement = 15\n", "improvement = 10\n"))
-    rules: Ruleset = load_ruleset(changed)
-    p = period("CKM", "diabetes")
-    assert not meets(RULES.measure("blood_pressure"), period=p, baseline=150, current=139)
-    assert meets(rules.measure("blood_pressure"), period=p, baseline=150, current=139)
+    rules: Ruleset = load_ruleset(
+        _changed_toml(tmp_path, "improvement = 15\n", "improvement = 10\n")
+    )
+    assert not meets(RULES.measure("blood_pressure"), track="CKM", baseline=150, current=139)
+    assert meets(rules.measure("blood_pressure"), track="CKM", baseline=150, current=139)
 
 
 def test_a_broken_ruleset_stops_with_the_reason(tmp_path: Path) -> None:
-    text = Path("app/outcomes/rulesets/access-2026.1.toml").read_text()
-    broken = tmp_path / "rules.toml"
-    broken.write_text(text.replace("withhold = 0.50", "withhold = 1.5"))
+    broken = _changed_toml(tmp_path, "withhold = 0.50", "withhold = 1.5")
     with pytest.raises(RulesError, match="withhold"):
         load_ruleset(broken)
 
 
-def test_attainment_threshold_by_period_start() -> None:
-    assert RULES.attainment.threshold_for(date(2026, 7, 5)) == 0.5
-    assert RULES.attainment.threshold_for(date(2027, 12, 31)) == 0.5
+def test_a_target_without_a_route_is_refused() -> None:
+    data = tomllib.loads(DEFAULT_RULESET.read_text())
+    bp = data["measures"][0]
+    assert bp["name"] == "blood_pressure"
+    del bp["control_below"], bp["improvement"]
+    with pytest.raises(ValueError, match="neither a control nor an improvement target"):
+        Ruleset.model_validate(data)
 
 
-def test_the_baseline_window_reaches_into_the_observation_window() -> None:
-    # A baseline starts by day 60 (day 1 = the start); a BP window starting then ends on day 74.
-    assert RULES.windows.baseline_last(START) == date(2026, 9, 2)
-    assert RULES.windows.baseline_reach(START) == date(2026, 9, 16)
-    assert RULES.windows.baseline_reach_days == 73
-
-
-def test_checkin_measures_come_from_their_sources() -> None:
-    from_checkins = {m.name for m in RULES.measures if m.from_checkins}
-    assert from_checkins == {
+def test_checkin_and_lab_measures_come_from_their_sources() -> None:
+    assert {m.name for m in RULES.measures if m.from_checkins} == {
         "pain_intensity",
         "pain_interference",
         "physical_function",
         "depression",
         "anxiety",
         "function_whodas",
+        "global_impression",
     }
+    assert {m.name for m in RULES.measures if m.from_labs} == {"hba1c", "ldl", "egfr_uacr"}
+    assert {m.name for m in RULES.measures if m.is_blood_pressure} == {"blood_pressure"}
