@@ -7,7 +7,7 @@ docs/rules.md "Reporting calendar" (every number from the ruleset's `Calendar` a
   of the period's previous complete report (baseline or quarterly), or after the last day of
   the baseline window when there is none; a window that closed without a report is followed by
   one counted from the day it closed; no quarterly window opens once the end-of-period window
-  has regularly opened;
+  has regularly opened, or after a complete end-of-period report;
 - end of period: from the track's early-success day to `end_of_period_closes_day`.
 
 A window is `reported` once a complete report of its type lies in it (a follow-on period's
@@ -109,6 +109,10 @@ def quarterly_windows(
         else rules.windows.baseline_last(period.start)
     )
     stop = c.date_of(period.start, c.end_of_period_opens_day)
+    # An early end-of-period report ends the quarterly reports too.
+    finals = [r.report_date for r in reports if r.type == "end_of_period" and r.complete]
+    if finals:
+        stop = min(stop, min(finals) + timedelta(days=1))
     found: list[Window] = []
     while True:
         window = Window(

@@ -55,7 +55,6 @@ class Windows(_Data):
     lab_days_provisional: bool = False
     trend_days: int = Field(gt=1)
     bp_min_readings: int = Field(ge=1)
-    final_window_days: int = Field(gt=0)
 
     # The baseline window (docs/rules.md "Data rules"): a baseline is the value on the earliest
     # day of the first `baseline_days` with valid data, so nothing after that window counts.

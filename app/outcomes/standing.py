@@ -87,7 +87,11 @@ class Standing:
 
     @property
     def statuses(self) -> frozenset[Status]:
-        return frozenset(m.status for m in self.measures if m.applicable)
+        """The statuses that say where the period stands: its applicable measures', and a
+        missing baseline the period needs even without a target (it blocks attainment)."""
+        return frozenset(
+            m.status for m in self.measures if m.applicable or m.status == "no_baseline"
+        )
 
 
 def period_status(period: CarePeriod, *, today: date, disenrolled: bool) -> PeriodStatus:
@@ -141,14 +145,24 @@ def _measure(
     track = period.track
     base = baseline.value.value if baseline else None
     target = target_of(rule, track=track, baseline=base)
+    baseline_open = today <= w.baseline_last(period.start)
     if not rule.applies_to(track, conditions=period.conditions):
-        return MeasureStanding(rule, False, "not_applicable", target)
+        if track not in rule.baseline_for or baseline is not None:
+            return MeasureStanding(rule, False, "not_applicable", target, baseline)
+        # No target, but the baseline report needs it (an eCKM patient's HbA1c and LDL):
+        # without it the period cannot attain, and the patient should know.
+        if baseline_open:
+            by = w.baseline_last(period.start)
+            text = needed.baseline_missing(rule, windows=w, by=by, more=0)
+            return MeasureStanding(rule, False, "not_applicable", target, needed=text)
+        return MeasureStanding(
+            rule, False, "no_baseline", target, needed=needed.no_baseline(windows=w)
+        )
     current = value_on(rule, windows=w, sources=sources, report_date=report_date)
 
     def standing(status: Status, text: str | None = None, **more: float) -> MeasureStanding:
         return MeasureStanding(rule, True, status, target, baseline, current, text, **more)
 
-    baseline_open = today <= w.baseline_last(period.start)
     more = missing_readings(rule, windows=w, sources=sources, report_date=report_date)
     needs_baseline = rule.kind == "target" or "baseline" in rule.reported_in
     if needs_baseline and baseline is None:

@@ -187,8 +187,9 @@ def statuses(item: dict[str, Any]) -> dict[str, str]:
 
 
 def measure(item: dict[str, Any], name: str) -> dict[str, Any]:
-    (found,) = [m for m in item["measures"] if m["measure"] == name]
-    return found
+    found: list[dict[str, Any]] = [m for m in item["measures"] if m["measure"] == name]
+    (only,) = found
+    return only
 
 
 async def reporting(

@@ -310,7 +310,7 @@ SCHEDULES: list[tuple[str, Track, list[ReportFacts], int, ReportFacts | None, Sh
             ("quarterly", 130, 170, "missed"),
             ("quarterly", 240, 280, "missed"),
             ("end_of_period", 275, 425, "reported"),
-            ("quarterly", 350, 390, "upcoming"),
+            # No quarterly window opens after a complete end-of-period report.
         ],
     ),
     (
@@ -876,8 +876,6 @@ NOT_USED_BY_THE_CALENDAR = {
     "follow_on_from_day",
     # A flag shown with the lab window, not a number.
     "lab_days_provisional",
-    # Read by no code at all (WHODAS/PGIC timing follows the end-of-period window).
-    "final_window_days",
 }
 
 

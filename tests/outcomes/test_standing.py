@@ -825,14 +825,8 @@ def test_a_period_without_egfr_and_uacr_cannot_attain(
     assert standing.projected is projected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docs/api.md: 'When a period has no valid baseline for a measure, that measure shows "
-    "status: no_baseline and the period cannot attain.' An eCKM hypertension-only period "
-    "without an HbA1c baseline cannot attain (snapshot.compose), but hba1c shows "
-    "not_applicable and every shown status is met, so nothing tells why projected is false.",
-)
 def test_a_missing_eckm_hba1c_baseline_is_shown() -> None:
+    """docs/api.md: a period with no valid baseline for a measure shows it as no_baseline."""
     sources = {"ldl": LABS["ldl"], BP: cuff(*BASELINE_160, (98, 125), (99, 125), (100, 125))}
     standing = standing_of(ECKM, sources, 100)
     assert standing.projected is False
