@@ -3,8 +3,9 @@
 Invariants:
 - a bound is a date (a local day, inclusive) or a timestamp with an offset; anything else is a
   422 naming the query field (docs/api.md "Readings");
-- days are local days in the reading's IANA zone, fixed when stored (`local_date`): a reading at
-  23:30 in New York counts for that New York day (docs/rules.md "Data rules");
+- days are local days in the patient's IANA zone, fixed when stored (`local_date`): a New York
+  patient's reading at 23:30 in New York counts for that New York day (docs/rules.md "Data
+  rules");
 - a local-day condition is always paired with a UTC time window one day wider on each side, so
   date filters use the (patient, type, effective_at) index and still select exactly by
   `local_date`;

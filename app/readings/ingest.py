@@ -15,9 +15,10 @@ Invariants:
   field errors); an invalid item never fails the others.
 - Values are stored in canonical units; `effective_at` at most 10 minutes in the future and in
   2000 or later; a steps interval ends after it starts and within 25 hours (one local day).
-- Days are local days in the reading's IANA zone (the body's `timezone`, else the patient's),
-  fixed when stored: a reading at 23:30 in New York counts for that New York day
-  (docs/rules.md "Data rules").
+- Days are local days in the patient's IANA zone, fixed when stored, whatever zone the body
+  names: a New York patient's reading at 23:30 in New York counts for that New York day, sent
+  with `timezone: Asia/Tokyo` too (docs/rules.md "Data rules"). The body's `timezone` is kept
+  as sent (default: the patient's).
 - In the same transaction, for readings stored now only (a duplicate changes nothing): the
   daily rollups are added to, alerts open (`app/readings/alert_rules.py`), and the write is
   audited.
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any, cast
@@ -87,6 +88,11 @@ class Batch:
     patient_timezone: str
     provenance: Provenance
     now: datetime
+    # Every local day of the batch is a day in the patient's zone: resolved once, not per item.
+    patient_zone: ZoneInfo = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "patient_zone", ZoneInfo(self.patient_timezone))
 
 
 def _problem(index: int, path: str, message: str) -> BatchItemResult:
@@ -145,7 +151,6 @@ def prepare(
         # A CGM sensor measures interstitial fluid by construction.
         values["specimen"] = "interstitial"
     eligible = item.type != "blood_pressure" or source.bp_eligible
-    zone = item.timezone or batch.patient_timezone
     encoded = values_json(values)
     digest = identity_hash(
         reading_type=item.type,
@@ -161,8 +166,8 @@ def prepare(
         "code": catalog.loinc_code(item.type, values),
         "effective_at": effective_at,
         "utc_offset_minutes": int(offset.total_seconds() // 60),
-        "timezone": zone,
-        "local_date": effective_at.astimezone(ZoneInfo(zone)).date(),
+        "timezone": item.timezone or batch.patient_timezone,
+        "local_date": effective_at.astimezone(batch.patient_zone).date(),
         "end_at": end_at,
         "values": values,
         "source_kind": source.kind,

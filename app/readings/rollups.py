@@ -5,7 +5,7 @@ Invariants:
   adds count and sum and widens min and max), recomputed from the live readings for the one
   affected day on delete. So at every commit a day's row equals the aggregate of its live
   readings (a property test holds this for random inserts and deletes).
-- A reading counts for its local day, fixed when stored (`local_date`, in the reading's zone).
+- A reading counts for its local day, fixed when stored (`local_date`, in the patient's zone).
 - Rows are written sorted by key, so two transactions touching the same days lock them in one
   order.
 """

@@ -69,7 +69,9 @@ class _ReadingBase(StrictModel):
         description="When it was measured, RFC 3339 with an offset; at most 10 minutes ahead."
     )
     timezone: Timezone | None = Field(
-        None, description="IANA zone where it was measured; default: the patient's."
+        None,
+        description="IANA zone where it was measured, kept as sent (default: the patient's);"
+        " the local day is always the patient's.",
     )
     source: Source | None = Field(
         None, description="Provenance; a device token's readings are always its own."
@@ -264,7 +266,7 @@ class ReadingRead(BaseModel):
     type: ReadingType
     client_id: uuid.UUID | None
     effective_at: datetime = Field(description="With the offset it was sent with.")
-    timezone: str
+    timezone: str = Field(description="The zone it was sent with (default: the patient's).")
     local_date: date = Field(description="The patient's local day the reading counts for.")
     code: str = Field(description="LOINC code.")
     unit: str = Field(description="UCUM unit of the values (canonical).")

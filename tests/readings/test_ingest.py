@@ -391,6 +391,47 @@ async def test_manual_blood_pressure_is_stored_but_not_eligible(
     assert reading["eligible"] is False
 
 
+# A New York patient's reading at 23:30 New York time on 3 March (04:30 UTC on the 4th, 13:30 in
+# Tokyo on the 4th) counts for 3 March whatever zone it was sent with; that zone is kept.
+LATE_EVENING = "2025-03-03T23:30:00-05:00"
+
+
+@pytest.mark.parametrize(
+    ("effective_at", "zone", "shown_zone"),
+    [
+        (LATE_EVENING, "Asia/Tokyo", "Asia/Tokyo"),
+        ("2025-03-04T13:30:00+09:00", "Asia/Tokyo", "Asia/Tokyo"),  # the same instant, Tokyo's
+        ("2025-03-04T04:30:00Z", "UTC", "UTC"),
+        (LATE_EVENING, None, "America/New_York"),  # no zone sent: the patient's
+    ],
+)
+async def test_local_day_is_the_patients_whatever_zone_is_sent(
+    client: httpx.AsyncClient,
+    patient: PatientWorld,
+    effective_at: str,
+    zone: str | None,
+    shown_zone: str,
+) -> None:
+    body: dict[str, Any] = {
+        "type": "weight",
+        "value": 80,
+        "unit": "kg",
+        "effective_at": effective_at,
+    }
+    if zone is not None:
+        body["timezone"] = zone
+    assert (await post_one(client, patient.user, "me", body)).status_code == 201
+    (reading,) = await list_all(client, patient.user, "me")
+    assert (reading["local_date"], reading["timezone"]) == ("2025-03-03", shown_zone)
+    assert reading["effective_at"] == effective_at  # with the offset it was sent with
+    daily = await client.get(
+        url("me", "/daily"),
+        params={"type": "weight", "from": "2025-03-01", "to": "2025-03-05"},
+        headers=patient.user.headers,
+    )
+    assert [(i["date"], i["count"]) for i in daily.json()["items"]] == [("2025-03-03", 1)]
+
+
 async def test_revoked_device_cannot_be_named_as_source(
     client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld
 ) -> None:
