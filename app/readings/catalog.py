@@ -8,7 +8,8 @@ Invariants:
 - every numeric field has one canonical unit, a resolution (`decimals`) and an inclusive
   plausible range in that unit; alternative units are `canonical = value x factor + offset`;
 - whole-number fields (blood pressure, pulse, heart rate, steps) have resolution 0;
-- a glucose reading's code follows its specimen; every other type has one code.
+- a glucose reading's code follows its specimen and an LDL reading's its method (`loinc_code`);
+  every other type has one code.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class NumericField:
 
 @dataclass(frozen=True, slots=True)
 class CodeField:
-    """An optional coded body field (glucose specimen, meal)."""
+    """An optional coded body field (glucose specimen, meal; LDL method)."""
 
     name: str
     allowed: tuple[str, ...]
@@ -138,7 +139,12 @@ def _value(
 
 
 def _lipid(
-    name: str, label: str, loinc: str, maximum: float, minimum: float = 5
+    name: str,
+    label: str,
+    loinc: str,
+    maximum: float,
+    minimum: float = 5,
+    codes: tuple[CodeField, ...] = (),
 ) -> ReadingTypeSpec:
     conversion = _TRIGLYCERIDES_MMOL if name == "triglycerides" else _CHOLESTEROL_MMOL
     return ReadingTypeSpec(
@@ -146,6 +152,7 @@ def _lipid(
         label,
         loinc,
         (_value(label, "mg/dL", minimum, maximum, 1, conversion),),
+        codes=codes,
         has_unit=True,
     )
 
@@ -219,9 +226,16 @@ _SPECS: tuple[ReadingTypeSpec, ...] = (
         (_value("HbA1c", "%", 3, 20, 1, _HBA1C_MMOL_MOL),),
         has_unit=True,
     ),
-    # LDL reported by a client is taken as measured (direct, 18262-6); calculated LDL (13457-7)
-    # is derived by lab systems and would arrive through an integration with its own code.
-    _lipid("ldl", "LDL cholesterol", "18262-6", 1000),
+    # LDL is measured directly (18262-6) or calculated from the other lipids (13457-7, e.g. by
+    # the Friedewald equation); `method` says which, and a reading without one is taken as
+    # direct (`LDL_LOINC_BY_METHOD`).
+    _lipid(
+        "ldl",
+        "LDL cholesterol",
+        "18262-6",
+        1000,
+        codes=(CodeField("method", ("direct", "calculated")),),
+    ),
     # Familial hypercholesterolaemia and cholestasis reach the low thousands.
     _lipid("total_cholesterol", "total cholesterol", "2093-3", 1500, minimum=50),
     _lipid("hdl", "HDL cholesterol", "2085-9", 250),
@@ -265,19 +279,36 @@ GLUCOSE_LOINC_BY_SPECIMEN: Final[dict[str | None, str]] = {
 }
 
 
+# LDL LOINC by method (docs/rules.md "Codes and units"): 18262-6 "Cholesterol in LDL
+# [Mass/volume] in Serum or Plasma by Direct assay", 13457-7 "... by calculation".
+LDL_LOINC_BY_METHOD: Final[dict[str | None, str]] = {
+    None: "18262-6",
+    "direct": "18262-6",
+    "calculated": "13457-7",
+}
+
+# The types whose code follows one of their coded fields: (field, code by the field's value).
+_CODE_BY_FIELD: Final[dict[str, tuple[str, Mapping[str | None, str]]]] = {
+    "glucose": ("specimen", GLUCOSE_LOINC_BY_SPECIMEN),
+    "ldl": ("method", LDL_LOINC_BY_METHOD),
+}
+
+
 def canonical_unit(reading_type: str, field_name: str) -> str:
     """Canonical UCUM unit of a numeric field; KeyError for an unknown type or field."""
     return READING_TYPES[reading_type].numeric_field(field_name).unit
 
 
 def loinc_code(reading_type: str, values: Mapping[str, object] | None = None) -> str:
-    """LOINC code of a (normalized) reading: glucose by specimen, otherwise the type's code."""
-    spec = READING_TYPES[reading_type]
-    if reading_type == "glucose" and values is not None:
-        specimen = values.get("specimen")
-        if isinstance(specimen, str) and specimen in GLUCOSE_LOINC_BY_SPECIMEN:
-            return GLUCOSE_LOINC_BY_SPECIMEN[specimen]
-    return spec.loinc
+    """LOINC code of a (normalized) reading: glucose by specimen, LDL by method, otherwise the
+    type's code."""
+    by_field = _CODE_BY_FIELD.get(reading_type)
+    if by_field is not None and values is not None:
+        name, codes = by_field
+        chosen = values.get(name)
+        if isinstance(chosen, str) and chosen in codes:
+            return codes[chosen]
+    return READING_TYPES[reading_type].loinc
 
 
 def component_loinc(reading_type: str, field_name: str) -> str:

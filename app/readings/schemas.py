@@ -134,6 +134,11 @@ class _LipidIn(_ReadingBase):
 
 class LdlIn(_LipidIn):
     type: Literal["ldl"]
+    method: Literal["direct", "calculated"] | None = Field(
+        None,
+        description="`direct` (measured, LOINC 18262-6; the default) or `calculated` (from the"
+        " other lipids, LOINC 13457-7).",
+    )
 
 
 class TotalCholesterolIn(_LipidIn):
@@ -258,7 +263,17 @@ class SourceRead(BaseModel):
 
 
 # Type fields shown only when the reading has them (a weight has no `systolic: null`).
-TYPE_FIELDS = ("systolic", "diastolic", "pulse", "value", "count", "specimen", "meal", "end_at")
+TYPE_FIELDS = (
+    "systolic",
+    "diastolic",
+    "pulse",
+    "value",
+    "count",
+    "specimen",
+    "meal",
+    "method",
+    "end_at",
+)
 
 
 class ReadingRead(BaseModel):
@@ -281,6 +296,7 @@ class ReadingRead(BaseModel):
     count: int | None = None
     specimen: str | None = None
     meal: str | None = None
+    method: str | None = None
     end_at: datetime | None = None
 
     @model_serializer(mode="wrap")

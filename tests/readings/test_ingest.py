@@ -391,6 +391,40 @@ async def test_manual_blood_pressure_is_stored_but_not_eligible(
     assert reading["eligible"] is False
 
 
+@pytest.mark.parametrize(
+    ("method", "code"),
+    [
+        (None, "18262-6"),  # not said: measured directly (docs/rules.md "Codes and units")
+        ("direct", "18262-6"),
+        ("calculated", "13457-7"),
+    ],
+)
+async def test_ldl_code_follows_its_method(
+    client: httpx.AsyncClient, patient: PatientWorld, method: str | None, code: str
+) -> None:
+    body = {"type": "ldl", "value": 100, "unit": "mg/dL", "effective_at": at()}
+    if method is not None:
+        body["method"] = method
+    assert (await post_one(client, patient.user, "me", body)).status_code == 201
+    (reading,) = await list_all(client, patient.user, "me")
+    assert reading["code"] == code
+    # Read back as written: the method when it was given, no `method: null` otherwise.
+    assert reading.get("method", "absent") == (method or "absent")
+
+
+async def test_ldl_method_must_be_known(client: httpx.AsyncClient, patient: PatientWorld) -> None:
+    body = {
+        "type": "ldl",
+        "value": 100,
+        "unit": "mg/dL",
+        "method": "friedewald",
+        "effective_at": at(),
+    }
+    response = await post_one(client, patient.user, "me", body)
+    assert response.status_code == 422, response.text
+    assert [f["path"] for f in response.json()["fields"]] == ["method"]
+
+
 # A New York patient's reading at 23:30 New York time on 3 March (04:30 UTC on the 4th, 13:30 in
 # Tokyo on the 4th) counts for 3 March whatever zone it was sent with; that zone is kept.
 LATE_EVENING = "2025-03-03T23:30:00-05:00"

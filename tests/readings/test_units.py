@@ -82,13 +82,20 @@ def test_every_type_has_a_base_body() -> None:
         ("waist", {"value": 40, "unit": "[in_i]"}, {"value": 101.6, "unit": "cm"}),
         ("waist", {"value": 35.5, "unit": "[in_i]"}, {"value": 90.2, "unit": "cm"}),
         ("waist", {"value": 88, "unit": "cm"}, {"value": 88.0, "unit": "cm"}),
-        # 48 / 10.929 + 2.15 = 6.542; 42 / 10.929 + 2.15 = 5.993
-        ("hba1c", {"value": 48, "unit": "mmol/mol"}, {"value": 6.5, "unit": "%"}),
-        ("hba1c", {"value": 42, "unit": "mmol/mol"}, {"value": 6.0, "unit": "%"}),
-        ("hba1c", {"value": 5.7, "unit": "%"}, {"value": 5.7, "unit": "%"}),
         # Cholesterols x 38.67: 2.6 -> 100.542, 5.2 -> 201.084, 1.0 -> 38.67
         ("ldl", {"value": 2.6, "unit": "mmol/L"}, {"value": 100.5, "unit": "mg/dL"}),
         ("ldl", {"value": 70, "unit": "mg/dL"}, {"value": 70.0, "unit": "mg/dL"}),
+        # The LDL method is kept as sent, and only when sent.
+        (
+            "ldl",
+            {"value": 2.6, "unit": "mmol/L", "method": "calculated"},
+            {"value": 100.5, "unit": "mg/dL", "method": "calculated"},
+        ),
+        (
+            "ldl",
+            {"value": 100, "unit": "mg/dL", "method": "direct"},
+            {"value": 100.0, "unit": "mg/dL", "method": "direct"},
+        ),
         ("total_cholesterol", {"value": 5.2, "unit": "mmol/L"}, {"value": 201.1, "unit": "mg/dL"}),
         ("hdl", {"value": 1.0, "unit": "mmol/L"}, {"value": 38.7, "unit": "mg/dL"}),
         # Triglycerides x 88.57: 1.7 -> 150.569
@@ -210,6 +217,12 @@ def test_range_edges(
             "value",
             "weight 1000 [lb_av] (453.59 kg) is outside the allowed range"
             " 20-400 kg (44.1-881.8 [lb_av])",
+        ),
+        (
+            "ldl",
+            {"value": 100, "unit": "mg/dL", "method": "estimated"},
+            "method",
+            "method 'estimated' is not accepted; use one of: direct, calculated",
         ),
         (
             "hba1c",
@@ -362,7 +375,10 @@ def test_every_problem_is_reported_at_once() -> None:
         ("waist", {"value": 90.0, "unit": "cm"}, "8280-0"),
         ("steps", {"count": 1}, "41950-7"),
         ("hba1c", {"value": 6.5, "unit": "%"}, "4548-4"),
+        # LDL by method: direct when not said (docs/rules.md "Codes and units").
         ("ldl", {"value": 100.0, "unit": "mg/dL"}, "18262-6"),
+        ("ldl", {"value": 100.0, "unit": "mg/dL", "method": "direct"}, "18262-6"),
+        ("ldl", {"value": 100.0, "unit": "mg/dL", "method": "calculated"}, "13457-7"),
         ("total_cholesterol", {"value": 200.0, "unit": "mg/dL"}, "2093-3"),
         ("hdl", {"value": 50.0, "unit": "mg/dL"}, "2085-9"),
         ("triglycerides", {"value": 150.0, "unit": "mg/dL"}, "2571-8"),
