@@ -203,6 +203,17 @@ _SPECS: tuple[ReadingTypeSpec, ...] = (
         has_unit=True,
     ),
     ReadingTypeSpec(
+        "height",
+        "height",
+        "8302-2",
+        # Adults only (Medicare): 50 cm is below the shortest adult on record (54.6 cm), 250 cm
+        # above all but the rarest gigantism. It is also exactly the range of a patient's
+        # `height_cm`, so every height the patients API accepts becomes a dated reading for BMI
+        # (docs/rules.md "Data rules").
+        (_value("height", "cm", 50, 250, 1, _INCH),),
+        has_unit=True,
+    ),
+    ReadingTypeSpec(
         "waist",
         "waist circumference",
         "8280-0",

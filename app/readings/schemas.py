@@ -40,6 +40,7 @@ ReadingType = Literal[
     "heart_rate",
     "glucose",
     "weight",
+    "height",
     "waist",
     "steps",
     "hba1c",
@@ -107,6 +108,12 @@ class WeightIn(_ReadingBase):
     unit: Literal["kg", "[lb_av]"]
 
 
+class HeightIn(_ReadingBase):
+    type: Literal["height"]
+    value: Number = Field(description="50-250 cm (19.7-98.4 [in_i]).")
+    unit: Literal["cm", "[in_i]"]
+
+
 class WaistIn(_ReadingBase):
     type: Literal["waist"]
     value: Number = Field(description="40-250 cm (15.8-98.4 [in_i]).")
@@ -170,6 +177,7 @@ ReadingModel = (
     | HeartRateIn
     | GlucoseIn
     | WeightIn
+    | HeightIn
     | WaistIn
     | StepsIn
     | Hba1cIn

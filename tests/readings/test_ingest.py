@@ -84,6 +84,11 @@ async def test_repeat_without_client_id_is_decided_by_identity(
             {"type": "ldl", "value": 2.5, "unit": "mmol/L", "effective_at": at()},
             {"value": 96.7, "unit": "mg/dL", "code": "18262-6"},
         ),
+        # 5 ft 7 in = 67 x 2.54 = 170.18 cm
+        (
+            {"type": "height", "value": 67, "unit": "[in_i]", "effective_at": at()},
+            {"value": 170.2, "unit": "cm", "code": "8302-2"},
+        ),
         (
             glucose(90, specimen="capillary", meal="fasting"),
             {"value": 90.0, "specimen": "capillary", "meal": "fasting", "code": "41653-7"},

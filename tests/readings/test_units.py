@@ -30,6 +30,7 @@ BASE: dict[str, dict[str, object]] = {
     "heart_rate": {"value": 72},
     "glucose": {"value": 100, "unit": "mg/dL"},
     "weight": {"value": 80, "unit": "kg"},
+    "height": {"value": 170, "unit": "cm"},
     "waist": {"value": 90, "unit": "cm"},
     "steps": {"count": 5000},
     "hba1c": {"value": 6.5, "unit": "%"},
@@ -82,6 +83,15 @@ def test_every_type_has_a_base_body() -> None:
         ("waist", {"value": 40, "unit": "[in_i]"}, {"value": 101.6, "unit": "cm"}),
         ("waist", {"value": 35.5, "unit": "[in_i]"}, {"value": 90.2, "unit": "cm"}),
         ("waist", {"value": 88, "unit": "cm"}, {"value": 88.0, "unit": "cm"}),
+        # Height: 67 x 2.54 = 170.18; 5 ft 9.5 in = 69.5 x 2.54 = 176.53; 172.25 cm rounds up.
+        ("height", {"value": 67, "unit": "[in_i]"}, {"value": 170.2, "unit": "cm"}),
+        ("height", {"value": 69.5, "unit": "[in_i]"}, {"value": 176.5, "unit": "cm"}),
+        ("height", {"value": 172.25, "unit": "cm"}, {"value": 172.3, "unit": "cm"}),
+        ("height", {"value": 160, "unit": "cm"}, {"value": 160.0, "unit": "cm"}),
+        # 48 / 10.929 + 2.15 = 6.542; 42 / 10.929 + 2.15 = 5.993
+        ("hba1c", {"value": 48, "unit": "mmol/mol"}, {"value": 6.5, "unit": "%"}),
+        ("hba1c", {"value": 42, "unit": "mmol/mol"}, {"value": 6.0, "unit": "%"}),
+        ("hba1c", {"value": 5.7, "unit": "%"}, {"value": 5.7, "unit": "%"}),
         # Cholesterols x 38.67: 2.6 -> 100.542, 5.2 -> 201.084, 1.0 -> 38.67
         ("ldl", {"value": 2.6, "unit": "mmol/L"}, {"value": 100.5, "unit": "mg/dL"}),
         ("ldl", {"value": 70, "unit": "mg/dL"}, {"value": 70.0, "unit": "mg/dL"}),
@@ -151,6 +161,7 @@ EDGES: list[tuple[str, str, float, float, float, float]] = [
     ("heart_rate", "value", 20, 19, 300, 301),
     ("glucose", "value", 10.0, 9.9, 1000.0, 1000.1),
     ("weight", "value", 20.0, 19.99, 400.0, 400.01),
+    ("height", "value", 50.0, 49.9, 250.0, 250.1),
     ("waist", "value", 40.0, 39.9, 250.0, 250.1),
     ("steps", "count", 0, -1, 100_000, 100_001),
     ("hba1c", "value", 3.0, 2.9, 20.0, 20.1),
@@ -218,6 +229,26 @@ def test_range_edges(
             "weight 1000 [lb_av] (453.59 kg) is outside the allowed range"
             " 20-400 kg (44.1-881.8 [lb_av])",
         ),
+        # 100 in = 254 cm; 19 in = 48.26 cm: just outside either edge, shown in both units.
+        (
+            "height",
+            {"value": 100, "unit": "[in_i]"},
+            "value",
+            "height 100 [in_i] (254 cm) is outside the allowed range 50-250 cm (19.7-98.4 [in_i])",
+        ),
+        (
+            "height",
+            {"value": 19, "unit": "[in_i]"},
+            "value",
+            "height 19 [in_i] (48.3 cm) is outside the allowed range 50-250 cm (19.7-98.4 [in_i])",
+        ),
+        (
+            "height",
+            {"value": 170, "unit": "m"},
+            "unit",
+            "unit 'm' is not accepted for height; use one of: cm, [in_i]",
+        ),
+        ("height", {"value": 170}, "unit", "unit is required for height; use one of: cm, [in_i]"),
         (
             "ldl",
             {"value": 100, "unit": "mg/dL", "method": "estimated"},
@@ -379,6 +410,7 @@ def test_every_problem_is_reported_at_once() -> None:
         ("ldl", {"value": 100.0, "unit": "mg/dL"}, "18262-6"),
         ("ldl", {"value": 100.0, "unit": "mg/dL", "method": "direct"}, "18262-6"),
         ("ldl", {"value": 100.0, "unit": "mg/dL", "method": "calculated"}, "13457-7"),
+        ("height", {"value": 170.0, "unit": "cm"}, "8302-2"),
         ("total_cholesterol", {"value": 200.0, "unit": "mg/dL"}, "2093-3"),
         ("hdl", {"value": 50.0, "unit": "mg/dL"}, "2085-9"),
         ("triglycerides", {"value": 150.0, "unit": "mg/dL"}, "2571-8"),
@@ -399,6 +431,7 @@ def test_loinc_code(reading_type: str, values: dict[str, object], code: str) -> 
         ("glucose", "value", "mg/dL", "2339-0"),
         ("weight", "value", "kg", "29463-7"),
         ("waist", "value", "cm", "8280-0"),
+        ("height", "value", "cm", "8302-2"),
         ("hba1c", "value", "%", "4548-4"),
         ("triglycerides", "value", "mg/dL", "2571-8"),
         ("egfr", "value", "mL/min/{1.73_m2}", "98979-8"),
