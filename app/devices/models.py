@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, CreatedMixin, IdMixin
@@ -22,6 +22,12 @@ class Device(IdMixin, CreatedMixin, Base):
     model: Mapped[str] = mapped_column(String(100))
     serial: Mapped[str | None] = mapped_column(String(100))
     validated: Mapped[bool] = mapped_column(default=False)
+    # A CGM's minutes between readings: the wear each of its readings stands for (docs/rules.md
+    # "CGM"); null for every other kind. The CHECK is the column's own, so SQLite could add it
+    # with ALTER TABLE, without rebuilding a table that readings reference.
+    sampling_minutes: Mapped[int | None] = mapped_column(
+        CheckConstraint("sampling_minutes BETWEEN 1 AND 60", name="sampling_minutes_range")
+    )
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]

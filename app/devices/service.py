@@ -34,6 +34,7 @@ async def register(
         model=body.model,
         serial=body.serial,
         validated=body.validated,
+        sampling_minutes=body.sampling_minutes,
         client_id=credentials.new_client_id(),
         secret_hash=credentials.digest(secret),
     )

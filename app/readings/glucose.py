@@ -13,6 +13,9 @@ Invariants:
   < 54) rather than the consensus's disjoint level 1 (54-69) and level 2 (< 54); likewise above
   180 includes above 250. Hence tir + tbr_70 + tar_180 = 100 before rounding;
 - samples are canonical mg/dL values the caller has already chosen (CGM, i.e. interstitial);
+- wear is the share of the period the readings cover, each reading covering its sensor's
+  sampling interval (docs/rules.md "CGM"): a 15-minute sensor's reading stands for 15 minutes,
+  so such a sensor worn all the time is 100 %; an instant sent twice counts once;
 - empty input gives readings 0, days 0, wear 0 and every glucose metric None.
 """
 
@@ -30,7 +33,7 @@ TIR_LOW = 70.0
 TIR_HIGH = 180.0
 LEVEL_2_LOW = 54.0
 LEVEL_2_HIGH = 250.0
-# Consensus sufficiency: at least 14 days of data with at least 70 % of possible readings.
+# docs/rules.md "CGM", "Enough data": at least 14 days, the sensor worn at least 70 % of the time.
 SUFFICIENT_DAYS = 14
 SUFFICIENT_WEAR_PERCENT = 70.0
 MINUTES_PER_DAY = 24 * 60
@@ -40,6 +43,8 @@ class GlucoseSample(NamedTuple):
     at: datetime  # aware UTC instant of the reading
     local_date: date  # the patient's local day of `at`
     mg_dl: float
+    # The sensor's sampling interval: the minutes of wear this reading stands for.
+    interval_minutes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +59,7 @@ class GlucoseMetrics:
     tbr_54_percent: float | None
     tar_180_percent: float | None
     tar_250_percent: float | None
-    wear_percent: float  # share of the expected readings present, capped at 100
+    wear_percent: float  # share of the period covered by readings, capped at 100
     sufficient: bool
 
 
@@ -67,19 +72,26 @@ def _percent(part: int, whole: int) -> float:
     return round_half_up(100.0 * part / whole, 1)
 
 
-def glucose_metrics(
-    samples: Sequence[GlucoseSample], *, days: int, expected_interval_minutes: int = 5
-) -> GlucoseMetrics:
-    """Consensus CGM metrics over a period of `days` local days sampled every N minutes."""
+def _covered_minutes(samples: Sequence[GlucoseSample]) -> int:
+    """Minutes of wear: each distinct instant counts once (a re-sent reading cannot push wear
+    up), for the longest sampling interval a reading at that instant has."""
+    covered: dict[datetime, int] = {}
+    for s in samples:
+        if s.interval_minutes < 1:
+            raise ValueError("interval_minutes must be at least 1")
+        if s.interval_minutes > covered.get(s.at, 0):
+            covered[s.at] = s.interval_minutes
+    return sum(covered.values())
+
+
+def glucose_metrics(samples: Sequence[GlucoseSample], *, days: int) -> GlucoseMetrics:
+    """Consensus CGM metrics over a period of `days` local days."""
     if days < 1:
         raise ValueError("days must be at least 1")
-    if expected_interval_minutes < 1:
-        raise ValueError("expected_interval_minutes must be at least 1")
 
     n = len(samples)
-    # Wear counts distinct instants so a re-sent reading cannot push wear up.
-    expected = days * MINUTES_PER_DAY / expected_interval_minutes
-    wear = round_half_up(min(100.0, 100.0 * len({s.at for s in samples}) / expected), 1)
+    period_minutes = days * MINUTES_PER_DAY
+    wear = round_half_up(min(100.0, 100.0 * _covered_minutes(samples) / period_minutes), 1)
     days_with_data = len({s.local_date for s in samples})
     # Decided on the rounded figure so the verdict never contradicts the wear shown with it.
     sufficient = days_with_data >= SUFFICIENT_DAYS and wear >= SUFFICIENT_WEAR_PERCENT

@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth.principal import Principal
+from app.devices.models import Device
+from app.devices.schemas import DEFAULT_SAMPLING_MINUTES
 from app.pagination import keyset_page
 from app.patients.models import Patient
 from app.readings import catalog
@@ -220,7 +222,11 @@ async def glucose_metrics_for(
     first: Bound | None,
     last: Bound | None,
 ) -> GlucoseMetricsRead:
-    """CGM consensus metrics over local days (interstitial glucose only; default 14 days)."""
+    """CGM consensus metrics over local days (interstitial glucose only; default 14 days).
+
+    Each reading counts for its device's sampling interval of wear; a reading from no device,
+    or from one that declares none, for the default (docs/rules.md "CGM").
+    """
     start, end = day_range(
         patient,
         first=first,
@@ -229,7 +235,9 @@ async def glucose_metrics_for(
         max_days=MAX_METRICS_DAYS,
     )
     rows = await session.execute(
-        select(Reading.effective_at, Reading.local_date, Reading.values).where(
+        select(Reading.effective_at, Reading.local_date, Reading.values, Device.sampling_minutes)
+        .outerjoin(Device, Device.id == Reading.device_id)
+        .where(
             Reading.patient_id == patient.id,
             Reading.type == "glucose",
             Reading.code == CGM_CODE,
@@ -237,7 +245,10 @@ async def glucose_metrics_for(
             *local_days(start, last=end),
         )
     )
-    samples = [GlucoseSample(at, day, float(values["value"])) for at, day, values in rows]
+    samples = [
+        GlucoseSample(at, day, float(values["value"]), minutes or DEFAULT_SAMPLING_MINUTES)
+        for at, day, values, minutes in rows
+    ]
     metrics = glucose_metrics(samples, days=(end - start).days + 1)
     _audit_metrics(session, principal=principal, patient=patient, action="read")
     return GlucoseMetricsRead(

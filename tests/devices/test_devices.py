@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.factories import OrgWorld, PatientWorld, make_org, make_patient
@@ -129,3 +130,63 @@ async def test_bad_registration_is_422_naming_the_field(
     )
     assert response.status_code == 422
     assert [f["path"] for f in response.json()["fields"]] == ["kind"]
+
+
+# --- a CGM's sampling interval -----------------------------------------------------------------
+
+CGM = {"kind": "cgm", "manufacturer": "Abbott", "model": "Libre 2"}
+
+
+@pytest.mark.parametrize(
+    ("body", "sampling_minutes"),
+    [
+        ({**CGM, "sampling_minutes": 15}, 15),
+        ({**CGM, "sampling_minutes": 1}, 1),  # the edges of 1-60 (docs/rules.md "CGM")
+        ({**CGM, "sampling_minutes": 60}, 60),
+        (CGM, 5),  # not declared: the default
+        ({**CGM, "sampling_minutes": None}, 5),
+        (CUFF, None),  # not a CGM: no interval
+        ({**CUFF, "kind": "glucometer", "sampling_minutes": None}, None),
+    ],
+)
+async def test_cgm_declares_its_sampling_interval(
+    client: httpx.AsyncClient,
+    org: OrgWorld,
+    patient: PatientWorld,
+    body: dict[str, object],
+    sampling_minutes: int | None,
+) -> None:
+    path = f"/v1/patients/{patient.id}/devices"
+    created = await client.post(path, json=body, headers=org.clinician.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["sampling_minutes"] == sampling_minutes
+    listed = await client.get(path, headers=org.clinician.headers)
+    (item,) = [d for d in listed.json()["items"] if d["id"] == created.json()["id"]]
+    assert item["sampling_minutes"] == sampling_minutes
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({**CUFF, "sampling_minutes": 5}, "only for cgm"),
+        ({**CUFF, "kind": "scale", "sampling_minutes": 15}, "only for cgm"),
+        ({**CGM, "sampling_minutes": 0}, "greater than or equal to 1"),
+        ({**CGM, "sampling_minutes": 61}, "less than or equal to 60"),
+        ({**CGM, "sampling_minutes": 7.5}, "integer"),
+        ({**CGM, "sampling_minutes": "15"}, "integer"),
+    ],
+)
+async def test_bad_sampling_interval_is_422_naming_the_field(
+    client: httpx.AsyncClient,
+    org: OrgWorld,
+    patient: PatientWorld,
+    body: dict[str, object],
+    words: str,
+) -> None:
+    response = await client.post(
+        f"/v1/patients/{patient.id}/devices", json=body, headers=org.clinician.headers
+    )
+    assert response.status_code == 422, response.text
+    (field,) = response.json()["fields"]
+    assert field["path"] == "sampling_minutes"
+    assert words in field["message"]

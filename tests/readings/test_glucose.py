@@ -16,7 +16,7 @@ def every_5_minutes(values: list[float]) -> list[GlucoseSample]:
     out = []
     for i, v in enumerate(values):
         at = START + timedelta(minutes=5 * i)
-        out.append(GlucoseSample(at, at.date(), v))
+        out.append(GlucoseSample(at, at.date(), v, 5))
     return out
 
 
@@ -107,44 +107,69 @@ def test_mean_gmi_cv(values: list[float], mean: float, gmi: float, cv: float | N
     assert m.readings == len(values)
 
 
-def spread(count: int, days: int, interval_minutes: int) -> list[GlucoseSample]:
-    """`count` distinct instants round-robin over `days` local days, one per interval."""
+def spread(
+    count: int, days: int, interval_minutes: int, sampling_minutes: int | None = None
+) -> list[GlucoseSample]:
+    """`count` distinct instants round-robin over `days` local days, one per interval, each
+    from a sensor sampling every `sampling_minutes` (default: the interval itself)."""
     out = []
     for i in range(count):
         day, slot = i % days, i // days
         at = START + timedelta(days=day, minutes=interval_minutes * slot)
-        out.append(GlucoseSample(at, at.date(), 120.0))
+        out.append(GlucoseSample(at, at.date(), 120.0, sampling_minutes or interval_minutes))
     return out
 
 
 @pytest.mark.parametrize(
-    ("count", "data_days", "period_days", "interval", "wear", "sufficient"),
+    ("count", "data_days", "period_days", "interval", "sampling", "wear", "sufficient"),
     [
-        (288, 1, 1, 5, 100.0, False),  # a full day, but one day is not 14
-        (144, 1, 1, 5, 50.0, False),
-        (96, 1, 1, 15, 100.0, False),  # 15-minute sensors expect 96 a day
-        # 14 days hourly expect 336: 236 = 70.24 % (enough), 235 = 69.94 % (not).
-        (236, 14, 14, 60, 70.2, True),
-        (235, 14, 14, 60, 69.9, False),
-        # Enough wear (300 / 336 = 89.3 %) but data on 13 days only.
-        (300, 13, 14, 60, 89.3, False),
-        (4032, 14, 14, 5, 100.0, True),
+        (288, 1, 1, 5, 5, 100.0, False),  # a full day, but one day is not 14
+        (144, 1, 1, 5, 5, 50.0, False),
+        (96, 1, 1, 15, 15, 100.0, False),  # a 15-minute sensor's full day is 96 readings
+        # 14 days of a 15-minute sensor worn all the time: 1344 x 15 min = 14 days.
+        (1344, 14, 14, 15, 15, 100.0, True),
+        # The same readings counted as a 5-minute sensor's: 1344 x 5 / 20160 = 33.33 %.
+        (1344, 14, 14, 15, 5, 33.3, False),
+        # 14 days of an hourly sensor: 236 x 60 / 20160 = 70.24 % (enough), 235 = 69.94 % (not).
+        (236, 14, 14, 60, 60, 70.2, True),
+        (235, 14, 14, 60, 60, 69.9, False),
+        # Enough wear (300 x 60 / 20160 = 89.3 %) but data on 13 days only.
+        (300, 13, 14, 60, 60, 89.3, False),
+        (4032, 14, 14, 5, 5, 100.0, True),
+        # A 1-minute sensor: 14 days hold 20160 readings; 14112 of them are exactly 70 %.
+        (14112, 14, 14, 1, 1, 70.0, True),
     ],
 )
 def test_wear_and_sufficiency(
-    count: int, data_days: int, period_days: int, interval: int, wear: float, sufficient: bool
+    count: int,
+    data_days: int,
+    period_days: int,
+    interval: int,
+    sampling: int,
+    wear: float,
+    sufficient: bool,
 ) -> None:
-    samples = spread(count, data_days, interval)
-    m = glucose_metrics(samples, days=period_days, expected_interval_minutes=interval)
+    m = glucose_metrics(spread(count, data_days, interval, sampling), days=period_days)
     assert (m.wear_percent, m.days_with_data, m.sufficient) == (wear, data_days, sufficient)
+
+
+def test_wear_adds_each_readings_own_interval() -> None:
+    # One day: 48 readings of a 15-minute sensor (720 min) and 72 of a 5-minute one (360 min)
+    # cover 1080 of 1440 minutes = 75 %.
+    fifteen = spread(48, 1, 15)
+    five = [s._replace(at=s.at + timedelta(hours=12)) for s in spread(72, 1, 5)]
+    assert glucose_metrics(fifteen + five, days=1).wear_percent == 75.0
 
 
 def test_wear_counts_distinct_instants_and_caps_at_100() -> None:
     at = START
-    repeated = [GlucoseSample(at, at.date(), 100.0)] * 3
+    repeated = [GlucoseSample(at, at.date(), 100.0, 5)] * 3
     m = glucose_metrics(repeated, days=1)
     assert m.readings == 3
-    assert m.wear_percent == 0.3  # 1 of 288 = 0.347 %
+    assert m.wear_percent == 0.3  # 5 of 1440 minutes = 0.347 %
+    # An instant sent by two sensors counts once, for the longer interval: 15 of 1440 = 1.04 %.
+    both = [GlucoseSample(at, at.date(), 100.0, 5), GlucoseSample(at, at.date(), 100.0, 15)]
+    assert glucose_metrics(both, days=1).wear_percent == 1.0
     over = every_5_minutes([100.0] * 300)
     assert glucose_metrics(over, days=1).wear_percent == 100.0
 
@@ -152,13 +177,20 @@ def test_wear_counts_distinct_instants_and_caps_at_100() -> None:
 def test_days_with_data_uses_the_local_date() -> None:
     # 23:30 UTC on 5 July is 6 July in Asia/Tokyo: two local days, one UTC day.
     samples = [
-        GlucoseSample(datetime(2026, 7, 5, 1, 0, tzinfo=UTC), date(2026, 7, 5), 100.0),
-        GlucoseSample(datetime(2026, 7, 5, 23, 30, tzinfo=UTC), date(2026, 7, 6), 100.0),
+        GlucoseSample(datetime(2026, 7, 5, 1, 0, tzinfo=UTC), date(2026, 7, 5), 100.0, 5),
+        GlucoseSample(datetime(2026, 7, 5, 23, 30, tzinfo=UTC), date(2026, 7, 6), 100.0, 5),
     ]
     assert glucose_metrics(samples, days=2).days_with_data == 2
 
 
-@pytest.mark.parametrize(("days", "interval"), [(0, 5), (-1, 5), (1, 0)])
-def test_invalid_period(days: int, interval: int) -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        glucose_metrics([], days=days, expected_interval_minutes=interval)
+@pytest.mark.parametrize("days", [0, -1])
+def test_invalid_period(days: int) -> None:
+    with pytest.raises(ValueError, match="days must be at least 1"):
+        glucose_metrics([], days=days)
+
+
+@pytest.mark.parametrize("interval", [0, -5])
+def test_invalid_sampling_interval(interval: int) -> None:
+    sample = GlucoseSample(START, START.date(), 100.0, interval)
+    with pytest.raises(ValueError, match="interval_minutes must be at least 1"):
+        glucose_metrics([sample], days=1)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.factories import OrgWorld, PatientWorld, make_patient
@@ -303,6 +304,52 @@ async def test_glucose_metrics_from_cgm_readings(
         headers=patient.user.headers,
     )
     assert too_long.status_code == 422
+
+
+# One reading every 15 minutes for 14 days (1344 readings): how much wear they are depends on the
+# sensor's sampling interval, not on a fixed 5 minutes (docs/rules.md "CGM").
+@pytest.mark.parametrize(
+    ("sampling_minutes", "wear", "sufficient"),
+    [
+        (15, 100.0, True),  # a 15-minute sensor worn all the time
+        (5, 33.3, False),  # 1344 x 5 min of 14 days
+        ("default", 33.3, False),  # a CGM registered without an interval samples every 5
+        ("no device", 33.3, False),  # CGM data from no device counts 5 minutes each
+    ],
+)
+async def test_glucose_metrics_wear_follows_the_sensors_sampling_interval(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    org: OrgWorld,
+    sampling_minutes: int | str,
+    wear: float,
+    sufficient: bool,
+) -> None:
+    patient = await make_patient(app, org, timezone="UTC")
+    source: dict[str, Any] = {"kind": "manual"}
+    if sampling_minutes != "no device":
+        body: dict[str, Any] = {"kind": "cgm", "manufacturer": "Abbott", "model": "Libre 2"}
+        if isinstance(sampling_minutes, int):
+            body["sampling_minutes"] = sampling_minutes
+        device = await client.post(
+            f"/v1/patients/{patient.id}/devices", json=body, headers=org.clinician.headers
+        )
+        assert device.status_code == 201, device.text
+        source = {"kind": "integration", "device_id": device.json()["id"]}
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    readings = [cgm(120, start + timedelta(minutes=15 * i), source=source) for i in range(14 * 96)]
+    for chunk in range(0, len(readings), 1000):
+        response = await post_batch(client, patient.user, "me", readings[chunk : chunk + 1000])
+        assert statuses(response) == {"created": len(readings[chunk : chunk + 1000])}
+    response = await client.get(
+        url("me", "/glucose-metrics"),
+        params={"from": "2025-01-01", "to": "2025-01-14"},
+        headers=patient.user.headers,
+    )
+    assert response.status_code == 200, response.text
+    metrics = response.json()
+    assert (metrics["readings"], metrics["days_with_data"]) == (14 * 96, 14)
+    assert (metrics["wear_percent"], metrics["sufficient"]) == (wear, sufficient)
 
 
 async def test_glucose_metrics_without_data(
