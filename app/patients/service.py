@@ -130,6 +130,14 @@ async def create(
     _audit_patient(
         session, principal=principal, patient=patient, action="create", resource_id=patient.id
     )
+    if body.height_cm is not None:
+        # The column keeps the latest height; BMI uses a dated reading (docs/rules.md "Data
+        # rules"). Imported here: readings -> alerts -> this module would be an import cycle.
+        from app.readings import ingest as readings_ingest
+
+        await readings_ingest.record_height(
+            session, principal=principal, patient=patient, height_cm=body.height_cm
+        )
     return PatientCreated(**to_read(patient).model_dump(), **activation.model_dump())
 
 
@@ -156,6 +164,13 @@ async def update_patient(
     _audit_patient(
         session, principal=principal, patient=patient, action="update", resource_id=patient.id
     )
+    if changes.get("height_cm") is not None:
+        # As in `create`: the dated reading is what BMI uses; a local import, for the cycle.
+        from app.readings import ingest as readings_ingest
+
+        await readings_ingest.record_height(
+            session, principal=principal, patient=patient, height_cm=changes["height_cm"]
+        )
     return to_read(patient)
 
 

@@ -53,9 +53,11 @@ from app.readings.models import Reading
 from app.readings.provenance import Provenance, load_devices
 from app.readings.schemas import (
     BatchItemResult,
+    HeightIn,
     IngestResult,
     InvalidReading,
     ReadingModel,
+    Source,
     StepsIn,
     first_problem_summary,
 )
@@ -363,3 +365,22 @@ async def ingest_one(
         raise Invalid(f"Invalid reading: {first_problem_summary(errors)}", fields=errors)
     assert result.id is not None
     return IngestResult(id=result.id, status=result.status)
+
+
+async def record_height(
+    session: AsyncSession, *, principal: Principal, patient: Patient, height_cm: float
+) -> IngestResult:
+    """A height given with the patient's details, stored as a manual reading taken now.
+
+    BMI uses a height dated at or before the weight (docs/rules.md "Data rules"), so the
+    patient's `height_cm` is recorded as a reading and a later edit never changes history. The
+    same height given again at the same instant is a repeat, stored once.
+    """
+    reading = HeightIn(
+        type="height",
+        value=float(height_cm),
+        unit="cm",
+        effective_at=utcnow(),
+        source=Source(kind="manual"),
+    )
+    return await ingest_one(session, principal=principal, patient=patient, reading=reading)

@@ -14,10 +14,16 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.readings.models import Reading
-from tests.factories import Actor
+from tests.factories import Actor, OrgWorld, PatientWorld, make_patient
 
 # A fixed past instant, so bodies are never "in the future" and days are predictable.
 BASE_TIME = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
+
+
+async def make_reading_patient(app: FastAPI, org: OrgWorld, **options: Any) -> PatientWorld:
+    """A patient with no readings yet: without `height_cm`, which would store a height reading
+    (tests/patients covers that), so these tests see exactly the readings they write."""
+    return await make_patient(app, org, height_cm=None, **options)
 
 
 def at(minutes: int = 0, *, base: datetime = BASE_TIME) -> str:

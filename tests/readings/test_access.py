@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.factories import Actor, OrgWorld, PatientWorld, make_org, make_patient
-from tests.readings.helpers import bp, count_rows, url
+from tests.factories import Actor, OrgWorld, PatientWorld, make_org
+from tests.readings.helpers import bp, count_rows, make_reading_patient, url
 
 NO_ID = "00000000-0000-4000-8000-000000000000"
 # (method, path suffix, json body, device may call it)
@@ -27,7 +27,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, bool]] = [
 @pytest.fixture
 async def world(app: FastAPI) -> tuple[OrgWorld, PatientWorld, PatientWorld]:
     org = await make_org(app)
-    return org, await make_patient(app, org), await make_patient(app, org)
+    return org, await make_reading_patient(app, org), await make_reading_patient(app, org)
 
 
 async def _call(

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, text
 
 from app.readings.ingest import PG_BATCH_ROW_FIELDS
-from tests.factories import OrgWorld, PatientWorld, make_patient
+from tests.factories import OrgWorld, PatientWorld
 from tests.readings.helpers import (
     BASE_TIME,
     at,
@@ -22,6 +22,7 @@ from tests.readings.helpers import (
     count_rows,
     glucose,
     list_all,
+    make_reading_patient,
     post_batch,
     post_one,
     statuses,
@@ -342,7 +343,7 @@ async def test_concurrent_identical_batches_any_database(
 async def test_device_token_readings_are_its_own_whatever_the_body_says(
     app: FastAPI, client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld
 ) -> None:
-    other = await make_patient(app, org)  # another patient's device id, in the same org
+    other = await make_reading_patient(app, org)  # another patient's device id, in the same org
     other_device = (
         await client.get(f"/v1/patients/{other.id}/devices", headers=org.clinician.headers)
     ).json()["items"][0]["id"]
@@ -374,7 +375,7 @@ async def test_blood_pressure_eligibility(
     use_device_token: bool,
     eligible: bool,
 ) -> None:
-    patient = await make_patient(app, org, device_kind=device_kind, validated=validated)
+    patient = await make_reading_patient(app, org, device_kind=device_kind, validated=validated)
     devices = await client.get(
         url(patient.id).replace("/readings", "/devices"), headers=patient.user.headers
     )
@@ -491,7 +492,7 @@ async def test_revoked_device_cannot_be_named_as_source(
 async def test_cgm_device_glucose_defaults_to_interstitial(
     app: FastAPI, client: httpx.AsyncClient, org: OrgWorld
 ) -> None:
-    patient = await make_patient(app, org, device_kind="cgm")
+    patient = await make_reading_patient(app, org, device_kind="cgm")
     assert (await post_one(client, patient.device, "me", glucose(110))).status_code == 201
     (reading,) = await list_all(client, patient.user, "me")
     assert reading["specimen"] == "interstitial"

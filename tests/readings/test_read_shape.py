@@ -6,8 +6,8 @@ import httpx
 from fastapi import FastAPI
 
 from app.readings.schemas import ReadingRead
-from tests.factories import make_org, make_patient
-from tests.readings.helpers import at
+from tests.factories import make_org
+from tests.readings.helpers import at, make_reading_patient
 
 CLIENT_ID = "0f8b6c8e-8a53-4a8e-9d55-2b1f3f1a0c01"
 
@@ -16,7 +16,7 @@ async def test_list_and_changes_items_are_reading_read(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     org = await make_org(app)
-    patient = await make_patient(app, org)
+    patient = await make_reading_patient(app, org)
     bodies = [
         {"type": "blood_pressure", "systolic": 131, "diastolic": 84, "pulse": 70,
          "effective_at": "2025-03-03T08:00:00-05:00"},

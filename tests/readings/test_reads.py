@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.factories import OrgWorld, PatientWorld, make_patient
+from tests.factories import OrgWorld, PatientWorld
 from tests.readings.helpers import (
     BASE_TIME,
     bp,
@@ -18,6 +18,7 @@ from tests.readings.helpers import (
     count_rows,
     glucose,
     list_all,
+    make_reading_patient,
     post_batch,
     post_one,
     statuses,
@@ -108,7 +109,7 @@ async def test_delete_tombstones_and_is_idempotent(
 async def test_delete_unknown_or_foreign_reading_is_404(
     app: FastAPI, client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld
 ) -> None:
-    other = await make_patient(app, org)
+    other = await make_reading_patient(app, org)
     theirs = (await post_one(client, other.user, "me", bp())).json()["id"]
     response = await client.delete(url("me", f"/{theirs}"), headers=patient.user.headers)
     assert response.status_code == 404
@@ -267,7 +268,7 @@ async def test_daily_over_a_year_and_range_checks(
 async def test_glucose_metrics_from_cgm_readings(
     app: FastAPI, client: httpx.AsyncClient, org: OrgWorld
 ) -> None:
-    patient = await make_patient(app, org, timezone="UTC", device_kind="cgm")
+    patient = await make_reading_patient(app, org, timezone="UTC", device_kind="cgm")
     start = datetime(2025, 1, 1, tzinfo=UTC)
     # 14 full days of 5-minute readings cycling through 50, 65, 100, 200, 300 mg/dL.
     cycle = [50, 65, 100, 200, 300]
@@ -325,7 +326,7 @@ async def test_glucose_metrics_wear_follows_the_sensors_sampling_interval(
     wear: float,
     sufficient: bool,
 ) -> None:
-    patient = await make_patient(app, org, timezone="UTC")
+    patient = await make_reading_patient(app, org, timezone="UTC")
     source: dict[str, Any] = {"kind": "manual"}
     if sampling_minutes != "no device":
         body: dict[str, Any] = {"kind": "cgm", "manufacturer": "Abbott", "model": "Libre 2"}
