@@ -129,9 +129,7 @@ def downgrade() -> None:
         batch.drop_column("referring_clinician")
         batch.drop_column("control_group")
         batch.drop_column("previous_id")
-    op.execute(
-        "UPDATE enrollments SET status = 'ended' WHERE ended_at IS NOT NULL"
-    )
+    op.execute("UPDATE enrollments SET status = 'ended' WHERE ended_at IS NOT NULL")
     op.create_index(
         "uq_enrollments_active_track",
         "enrollments",
