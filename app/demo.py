@@ -22,6 +22,7 @@ from app.organizations.schemas import ClinicianCreate
 from app.outcomes.demo import add_calendar_patients
 from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
 from app.patients import enrollments as enrollments_service
+from app.patients import reach
 from app.patients import service as patients_service
 from app.patients.schemas import EnrollmentCreate, PatientCreate, SocialRisk
 from app.readings.demo import add_demo_readings
@@ -86,9 +87,7 @@ async def load_demo(settings: Settings) -> int:
                     ),
                     activation_ttl_days=settings.activation_ttl_days,
                 )
-                patient = await patients_service.get_reachable(
-                    session, principal=staff, ref=str(created.id)
-                )
+                patient = await reach.get_reachable(session, principal=staff, ref=str(created.id))
                 await enrollments_service.enroll(
                     session,
                     principal=staff,

@@ -18,6 +18,7 @@ from app.devices import service as devices_service
 from app.devices.schemas import DeviceCreate
 from app.organizations.models import Organization
 from app.patients import enrollments as enrollments_service
+from app.patients import reach
 from app.patients import service as patients_service
 from app.patients.schemas import EnrollmentCreate, PatientCreate
 
@@ -128,9 +129,7 @@ async def make_patient(
             ),
             activation_ttl_days=7,
         )
-        patient = await patients_service.get_reachable(
-            session, principal=staff, ref=str(created.id)
-        )
+        patient = await reach.get_reachable(session, principal=staff, ref=str(created.id))
         patient.activated_at = utcnow()
         user = User(organization_id=org.id, role="patient", patient_id=patient.id)
         session.add(user)

@@ -7,7 +7,7 @@ Invariants:
   (PHQ-9 item 9) call it inside the request that stored the source;
 - status moves open -> acknowledged -> resolved (or open -> resolved); repeating the current
   step is a no-op answered 200 (clients retry), moving backwards is 409;
-- staff see the alerts of their organization's patients only (reach: `patients_service`);
+- staff see the alerts of their organization's patients only (`patients.reach`);
   every read and change is audited.
 """
 
@@ -29,7 +29,7 @@ from app.clock import utcnow
 from app.db import new_id, upsert_insert
 from app.errors import Conflict, NotFound
 from app.pagination import Page, keyset_page
-from app.patients import service as patients_service
+from app.patients import reach
 from app.patients.models import Patient
 
 Severity = Literal["urgent", "warning"]
@@ -107,7 +107,7 @@ async def list_alerts(
     limit: int,
     cursor: str | None,
 ) -> Page[AlertRead]:
-    reachable = patients_service.reachable_patients(principal).with_only_columns(Patient.id)
+    reachable = reach.reachable_patients(principal).with_only_columns(Patient.id)
     statement = select(Alert).where(Alert.patient_id.in_(reachable.scalar_subquery()))
     if status is not None:
         statement = statement.where(Alert.status == status)
@@ -161,7 +161,7 @@ async def _reachable_alert(
             .where(
                 Alert.id == alert_id,
                 Alert.patient_id.in_(
-                    patients_service.reachable_patients(principal)
+                    reach.reachable_patients(principal)
                     .with_only_columns(Patient.id)
                     .scalar_subquery()
                 ),

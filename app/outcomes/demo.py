@@ -25,6 +25,7 @@ from app.outcomes import reports as reports_service
 from app.outcomes.rules import Ruleset
 from app.outcomes.schemas import ReportCreate, ReportType
 from app.patients import enrollments as enrollments_service
+from app.patients import reach
 from app.patients import service as patients_service
 from app.patients.models import Patient
 from app.patients.schemas import EnrollmentCreate, PatientCreate
@@ -134,9 +135,7 @@ async def add_calendar_patients(
             ),
             activation_ttl_days=activation_ttl_days,
         )
-        patient = await patients_service.get_reachable(
-            session, principal=staff, ref=str(created.id)
-        )
+        patient = await reach.get_reachable(session, principal=staff, ref=str(created.id))
         start = local_today(TIMEZONE) - timedelta(days=plan.days_ago)
         enrollment = await enrollments_service.enroll(
             session,

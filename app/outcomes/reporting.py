@@ -27,7 +27,7 @@ from app.outcomes.schemas import (
 )
 from app.outcomes.standing import WindowNeeds
 from app.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
-from app.patients import service as patients_service
+from app.patients import reach
 from app.patients.models import Patient
 
 _audit = audit_service.Trail("reporting")
@@ -120,7 +120,7 @@ async def worklist(
         after = decode_cursor(cursor)
         if len(after) != 4:
             raise invalid_cursor()
-    patients = list(await session.scalars(patients_service.reachable_patients(principal)))
+    patients = list(await session.scalars(reach.reachable_patients(principal)))
     subjects = await current_subjects(session, patients=patients, track=track, rules=rules)
     evaluated = await evaluate_subjects(session, rules=rules, subjects=subjects)
     items = _items(evaluated, statuses=(status,) if status else WORKLIST_STATUSES)

@@ -13,7 +13,7 @@ from fastapi import Depends, Path
 from app.auth.dependencies import CurrentPrincipal, ensure_role
 from app.auth.principal import PEOPLE, STAFF, Role
 from app.db import SessionDep
-from app.patients import service as patients_service
+from app.patients import reach
 from app.patients.models import Patient
 
 PatientRef = Annotated[
@@ -34,7 +34,7 @@ class RequirePatient:
     async def __call__(
         self, patient_id: PatientRef, principal: CurrentPrincipal, session: SessionDep
     ) -> Patient:
-        patient = await patients_service.get_reachable(session, principal=principal, ref=patient_id)
+        patient = await reach.get_reachable(session, principal=principal, ref=patient_id)
         ensure_role(principal, roles=self.roles)
         return patient
 

@@ -1,9 +1,8 @@
-"""Patients and enrollments.
+"""Patients: create, read, update, the clinician's panel, activation codes.
 
-Invariants: reach is decided only by `reachable_patients` (a patient sees themself, a device its
-patient, staff their organization); anything else is 404. Every read or write of a patient's
-data adds audit events to the same session. At most one active enrollment per patient and track
-(a partial unique index decides, not a read-then-write).
+Invariants: patients are reached only through `reach` (out of reach: 404); every read or write
+of a patient's data adds audit events to the same session; a patient's `height_cm` is also
+stored as a dated height reading, which is what BMI uses.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
@@ -19,11 +18,12 @@ from app.auth import credentials
 from app.auth.principal import Principal
 from app.clock import utc_today, utcnow
 from app.db import flush_or_conflict
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden
 from app.outcomes import panel as outcomes_panel
 from app.outcomes.rules import Ruleset
 from app.pagination import decode_cursor, encode_cursor, keyset_page
 from app.patients.models import Enrollment, Patient
+from app.patients.reach import reachable_patients
 from app.patients.schemas import (
     ActivationCode,
     PatientCreate,
@@ -33,49 +33,12 @@ from app.patients.schemas import (
     PatientUpdate,
     SocialRisk,
 )
+from app.readings import ingest as readings_ingest
 
-ME = "me"
 _audit_patient = audit_service.Trail("patient")
 _audit_activation = audit_service.Trail("activation_code")
 # What patients may change themselves; identity, MBI and social-risk flags are staff-managed.
 PATIENT_EDITABLE = frozenset({"timezone", "height_cm"})
-
-
-def bound_patient(principal: Principal) -> uuid.UUID | None:
-    """The one patient a patient or device may see; None for staff (their organization)."""
-    return principal.patient_id if principal.role in ("patient", "device") else None
-
-
-def reachable_patients(principal: Principal) -> Select[Patient]:
-    """The one definition of which patients a caller may see."""
-    statement = select(Patient)
-    own = bound_patient(principal)
-    if own is not None:
-        return statement.where(Patient.id == own)
-    return statement.where(Patient.organization_id == principal.organization_id)
-
-
-async def get_reachable(session: AsyncSession, *, principal: Principal, ref: str) -> Patient:
-    """The patient named by `ref` (a UUID or `me`) if the caller may see it, else 404."""
-    if ref == ME:
-        patient_id = principal.patient_id
-    else:
-        try:
-            patient_id = uuid.UUID(ref)
-        except ValueError:
-            patient_id = None
-    patient = None
-    own = bound_patient(principal)
-    if own is not None:
-        # Reach is exactly their own patient, already loaded with the principal: no query.
-        patient = await session.get(Patient, own) if patient_id == own else None
-    elif patient_id is not None:
-        patient = await session.scalar(
-            reachable_patients(principal).where(Patient.id == patient_id)
-        )
-    if patient is None:
-        raise NotFound("No such patient.")
-    return patient
 
 
 def to_read(patient: Patient) -> PatientRead:
@@ -132,9 +95,7 @@ async def create(
     )
     if body.height_cm is not None:
         # The column keeps the latest height; BMI uses a dated reading (docs/rules.md "Data
-        # rules"). Imported here: readings -> alerts -> this module would be an import cycle.
-        from app.readings import ingest as readings_ingest
-
+        # rules").
         await readings_ingest.record_height(
             session, principal=principal, patient=patient, height_cm=body.height_cm
         )
@@ -165,9 +126,7 @@ async def update_patient(
         session, principal=principal, patient=patient, action="update", resource_id=patient.id
     )
     if changes.get("height_cm") is not None:
-        # As in `create`: the dated reading is what BMI uses; a local import, for the cycle.
-        from app.readings import ingest as readings_ingest
-
+        # As in `create`: the dated reading is what BMI uses.
         await readings_ingest.record_height(
             session, principal=principal, patient=patient, height_cm=changes["height_cm"]
         )

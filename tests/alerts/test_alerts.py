@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.alerts import service as alerts_service
-from app.patients import service as patients_service
+from app.patients import reach
 from tests.factories import OrgWorld, PatientWorld, make_org
 from tests.readings.helpers import bp, glucose, post_batch, post_one, statuses
 
@@ -184,9 +184,7 @@ async def test_open_alert_is_reusable_and_once_per_source(
     opened: list[object] = []
     for _ in range(2):
         async with app.state.sessionmaker() as session, session.begin():
-            loaded = await patients_service.get_reachable(
-                session, principal=patient.user.principal, ref="me"
-            )
+            loaded = await reach.get_reachable(session, principal=patient.user.principal, ref="me")
             opened.append(
                 await alerts_service.open_alert(
                     session, principal=patient.user.principal, patient=loaded, spec=spec
