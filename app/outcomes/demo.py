@@ -137,17 +137,17 @@ async def add_calendar_patients(
         )
         patient = await reach.get_reachable(session, principal=staff, ref=str(created.id))
         start = local_today(TIMEZONE) - timedelta(days=plan.days_ago)
+        eckm = {
+            "track": "eCKM",
+            "conditions": ["hypertension"],
+            "control_group": plan.control_group,
+        }
         enrollment = await enrollments_service.enroll(
             session,
             principal=staff,
             patient=patient,
             rules=rules,
-            body=EnrollmentCreate(
-                track="eCKM",
-                conditions=["hypertension"],
-                start_date=start,
-                control_group=plan.control_group,
-            ),
+            body=EnrollmentCreate.model_validate({**eckm, "start_date": start}),
         )
         await _readings(session, staff=staff, patient=patient, plan=plan, start=start)
         for report_type, day in plan.reports:
@@ -163,17 +163,14 @@ async def add_calendar_patients(
                 ),
             )
         if plan.follow_on_day is not None:
+            follow_on = start + timedelta(days=plan.follow_on_day - 1)
+            body = {**eckm, "start_date": follow_on, "period": "follow_on"}
             await enrollments_service.enroll(
                 session,
                 principal=staff,
                 patient=patient,
                 rules=rules,
-                body=EnrollmentCreate(
-                    track="eCKM",
-                    conditions=["hypertension"],
-                    start_date=start + timedelta(days=plan.follow_on_day - 1),
-                    period="follow_on",
-                ),
+                body=EnrollmentCreate.model_validate(body),
             )
         lines.append(
             f"  {plan.given} {plan.family} (eCKM, {plan.point}): activation code "

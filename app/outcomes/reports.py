@@ -35,6 +35,7 @@ from app.outcomes.schemas import ReportCreate, ReportedMeasure, ReportRead
 from app.outcomes.snapshot import compose
 from app.outcomes.standing import baselines_of
 from app.pagination import Page, keyset_page
+from app.patients import enrollments as enrollments_service
 from app.patients.models import Enrollment, Patient
 
 _audit = audit_service.Trail("report")
@@ -59,19 +60,6 @@ def to_read(report: Report) -> ReportRead:
     )
 
 
-async def _enrollment(
-    session: AsyncSession, *, patient: Patient, enrollment_id: uuid.UUID
-) -> Enrollment:
-    enrollment = await session.scalar(
-        select(Enrollment).where(
-            Enrollment.id == enrollment_id, Enrollment.patient_id == patient.id
-        )
-    )
-    if enrollment is None:
-        raise NotFound("No such enrollment.")
-    return enrollment
-
-
 def _window_error(problem: WindowProblem) -> Invalid:
     return Invalid(
         problem.detail,
@@ -89,7 +77,9 @@ async def prepare(
     body: ReportCreate,
 ) -> tuple[ReportRead, bool]:
     """Prepare (or answer the stored) report; the flag says whether it was made now."""
-    enrollment = await _enrollment(session, patient=patient, enrollment_id=body.enrollment_id)
+    enrollment = await enrollments_service.owned(
+        session, patient=patient, enrollment_id=body.enrollment_id
+    )
     if enrollment.ended_at is not None:
         raise Conflict("The care period was disenrolled; it takes no new report.")
     today = local_today(patient.timezone)

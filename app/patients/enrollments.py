@@ -188,9 +188,8 @@ async def list_enrollments(
     return EnrollmentList(items=[to_read(e, today=today) for e in rows])
 
 
-async def _owned(
-    session: AsyncSession, *, patient: Patient, enrollment_id: uuid.UUID
-) -> Enrollment:
+async def owned(session: AsyncSession, *, patient: Patient, enrollment_id: uuid.UUID) -> Enrollment:
+    """The patient's enrollment with this id (404 for any other)."""
     enrollment = await session.scalar(
         select(Enrollment).where(
             Enrollment.id == enrollment_id, Enrollment.patient_id == patient.id
@@ -210,7 +209,7 @@ async def update_enrollment(
     body: EnrollmentUpdate,
 ) -> EnrollmentRead:
     """Set the control-group flag or the referring clinician (staff)."""
-    enrollment = await _owned(session, patient=patient, enrollment_id=enrollment_id)
+    enrollment = await owned(session, patient=patient, enrollment_id=enrollment_id)
     changes = body.model_dump(exclude_unset=True)
     if "control_group" in changes and changes["control_group"] is not None:
         enrollment.control_group = changes["control_group"]
@@ -249,7 +248,7 @@ async def disenroll(
         .returning(Enrollment.id)
     )
     if ended.scalar_one_or_none() is None:
-        existing = await _owned(session, patient=patient, enrollment_id=enrollment_id)
+        existing = await owned(session, patient=patient, enrollment_id=enrollment_id)
         raise Conflict(f"The enrollment is {status_of(existing, today=today)}; it cannot end now.")
     enrollment = await session.scalar(
         select(Enrollment)
