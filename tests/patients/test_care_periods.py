@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
+from app.main import create_app
+from app.outcomes.rules import DEFAULT_RULESET
+from tests.conftest import make_settings
 from tests.factories import make_org, make_patient
 from tests.outcomes.helpers import (
     cuff,
@@ -272,3 +277,25 @@ async def test_reports_are_staff_work_and_stay_in_reach(
         assert (
             await client.get("/v1/organization/reporting", headers=patient.user.headers)
         ).status_code == 403
+
+
+@pytest.mark.parametrize(("from_day", "status"), [(306, 422), (300, 201)])
+async def test_the_follow_on_day_is_a_ruleset_number(
+    database_url: str, tmp_path: Path, from_day: int, status: int
+) -> None:
+    text = DEFAULT_RULESET.read_text()
+    assert text.count("follow_on_from_day = 306") == 1
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text(
+        text.replace("follow_on_from_day = 306", f"follow_on_from_day = {from_day}")
+    )
+    app = create_app(make_settings(database_url, ACCESS_RPM_RULES_FILE=str(rules_file)))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            org = await make_org(app)
+            with on_day(300):
+                patient = await make_patient(app, org, enroll=enrollment("BH", "anxiety"))
+                body = enrollment("BH", "anxiety", start=date_of(300), period="follow_on")
+                response = await _enroll(client, org.clinician.headers, patient.id, body)
+    assert response.status_code == status, response.text
