@@ -46,12 +46,26 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     login_max_failures: int = 5
     login_window_seconds: int = 15 * 60
+    # Failed sign-ins from one client address (any accounts) within the window before 429.
+    login_client_max_failures: int = Field(20, ge=1)
+    # Peers whose X-Forwarded-For names the client (IP addresses or CIDR networks); any other
+    # peer is the client itself. Empty: trust no proxy.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # The interactive docs and the OpenAPI schema: on in development, off in production unless
+    # set. /metrics: off, open, or behind `Authorization: Bearer <metrics_token>`.
+    docs_enabled: bool | None = None
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
     # Argon2id cost (OWASP 2024 minimum is m=19 MiB, t=2, p=1); tests lower it for speed.
     argon2_time_cost: int = Field(2, validation_alias="ACCESS_RPM_ARGON2_TIME_COST")
     argon2_memory_kib: int = Field(19 * 1024, validation_alias="ACCESS_RPM_ARGON2_MEMORY_KIB")
     sql_echo: bool = False
     # Outcome rules (app/outcomes/rulesets/); another file replaces the default ruleset.
     rules_file: Path | None = Field(None, validation_alias="ACCESS_RPM_RULES_FILE")
+
+    @property
+    def serves_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.env == "development"
 
 
 @lru_cache

@@ -77,14 +77,17 @@ def test_every_setting_is_read_with_the_prefix(clean_environment: pytest.MonkeyP
         "sql_echo": ("true", True),
         "rules_file": ("rules.toml", Path("rules.toml")),
         "refresh_token_ttl_seconds": ("7200", 7200),
+        "trusted_proxies": ('["10.0.0.0/8"]', ["10.0.0.0/8"]),
+        "docs_enabled": ("false", False),
+        "metrics_enabled": ("false", False),
     }
     for name in Settings.model_fields:
         raw, expected = samples.get(name, ("61", 61))
-        if name == "jwt_secret":
+        if name in ("jwt_secret", "metrics_token"):
             raw, expected = "s" * 40, "s" * 40
         clean_environment.setenv(_variable(name), raw)
         value = getattr(Settings(), name)
-        value = value.get_secret_value() if name == "jwt_secret" else value
+        value = value.get_secret_value() if name in ("jwt_secret", "metrics_token") else value
         assert value == expected, name
         clean_environment.delenv(_variable(name))
 

@@ -21,7 +21,13 @@ class Device(IdMixin, CreatedMixin, Base):
     manufacturer: Mapped[str] = mapped_column(String(100))
     model: Mapped[str] = mapped_column(String(100))
     serial: Mapped[str | None] = mapped_column(String(100))
+    # Only staff mark a device validated (a patient's own claim never counts); when and who.
     validated: Mapped[bool] = mapped_column(default=False)
+    validated_at: Mapped[datetime | None]
+    validated_by: Mapped[uuid.UUID | None]
+    # A blood-pressure cuff's placement: `upper_arm` or `wrist` (only a validated upper-arm cuff
+    # makes eligible readings, docs/rules.md "Data rules"); null for other kinds.
+    placement: Mapped[str | None] = mapped_column(String(16))
     # A CGM's minutes between readings: the wear each of its readings stands for (docs/rules.md
     # "CGM"); null for every other kind. The CHECK is the column's own, so SQLite could add it
     # with ALTER TABLE, without rebuilding a table that readings reference.
