@@ -6,6 +6,9 @@ Every variable is named `ACCESS_RPM_<FIELD>` (`ACCESS_RPM_ENV`, `ACCESS_RPM_LOGI
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -18,9 +21,19 @@ ENV_PREFIX = "ACCESS_RPM_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/access-rpm.db"
 MIN_SECRET_LENGTH = 32
 # Values people paste from examples; a production secret must not be one of them.
-PLACEHOLDER_SECRETS = frozenset(
-    {"changeme", "change-me", "change_me", "secret", "jwt-secret", "your-secret-here", "replace-me"}
-)
+# Words people leave in example secrets ("replace-me-with-a-long-random-secret-value"): a secret
+# with one of them as a whole lower-case word was typed by a person, not generated (words of 5+
+# letters: a random secret holds one by chance about once in ten million).
+PLACEHOLDER_WORDS = frozenset(
+    {
+        "change", "changeme", "default", "dummy", "example", "fixme", "generate", "insert",
+        "password", "placeholder", "random", "replace", "sample", "secret", "value",
+    }
+)  # fmt: skip
+# NIST SP 800-131A: an HMAC key carries at least 112 bits of security strength; estimated here
+# from the length and the kinds of characters used (so 128 random bits as 32 hex digits pass).
+MIN_SECRET_BITS = 112
+HOW_TO_GENERATE = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
 class ConfigError(RuntimeError):
@@ -81,12 +94,13 @@ def resolve_jwt_secret(settings: Settings) -> str:
         if problem is None:
             return secret
         if settings.env == "production":
-            raise ConfigError(f"ACCESS_RPM_JWT_SECRET {problem}; set a random value of 32+ chars")
+            raise ConfigError(
+                f"ACCESS_RPM_JWT_SECRET {problem}; generate one with: {HOW_TO_GENERATE}"
+            )
         return secret
     if settings.env == "production":
         raise ConfigError(
-            "ACCESS_RPM_JWT_SECRET is required in production; set a random value of 32+ chars "
-            '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            f"ACCESS_RPM_JWT_SECRET is required in production; generate one with: {HOW_TO_GENERATE}"
         )
     path = settings.data_dir / "jwt-secret"
     if path.exists():
@@ -98,9 +112,50 @@ def resolve_jwt_secret(settings: Settings) -> str:
     return secret
 
 
+def _entropy_bits(secret: str) -> float:
+    """The most entropy the secret can hold: its length times log2 of the alphabet its kinds
+    of characters (lower case, upper case, digits, others) span."""
+    pool = sum(
+        size
+        for present, size in (
+            (any(c.islower() for c in secret), 26),
+            (any(c.isupper() for c in secret), 26),
+            (any(c.isdigit() for c in secret), 10),
+            (any(not c.isalnum() for c in secret), 33),
+        )
+        if present
+    )
+    return len(secret) * math.log2(max(pool, 2))
+
+
+def _longest_sequence(secret: str) -> int:
+    """The longest run of consecutive characters ("abcdef", "987654")."""
+    longest = run = 1
+    for step in (1, -1):
+        run = 1
+        for a, b in itertools.pairwise(secret):
+            run = run + 1 if ord(b) - ord(a) == step else 1
+            longest = max(longest, run)
+    return longest
+
+
 def _secret_problem(secret: str) -> str | None:
-    if secret.strip().lower() in PLACEHOLDER_SECRETS or len(set(secret)) < 8:
-        return "is a placeholder"
+    """Why a signing secret cannot be trusted, or None: too short, a person's words, a pattern
+    (repeats or runs), or too little entropy."""
     if len(secret) < MIN_SECRET_LENGTH:
         return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    placeholders = sorted(set(re.findall(r"[a-z]+", secret.lower())) & PLACEHOLDER_WORDS)
+    if placeholders:
+        return f"is a placeholder (it contains the word {placeholders[0]!r})"
+    words = [t for t in re.split(r"[^A-Za-z0-9]+", secret) if t.isalpha() and len(t) >= 3]
+    if len(words) >= 3 and sum(len(w) for w in words if w.islower()) * 4 >= len(secret) * 3:
+        return "reads like words, not random characters"
+    # Random characters neither repeat a stretch of 8 (a value pasted twice, "abcabc...") nor
+    # run in sequence for 8 ("abcdefgh"): by chance, about once in a million secrets.
+    stretches = [secret[i : i + 8] for i in range(len(secret) - 7)]
+    if len(set(stretches)) < len(stretches) or _longest_sequence(secret) >= 8:
+        return "is a pattern, not random characters"
+    bits = _entropy_bits(secret)
+    if bits < MIN_SECRET_BITS:
+        return f"holds at most about {bits:.0f} bits of entropy, fewer than {MIN_SECRET_BITS}"
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,15 @@ def _settings(tmp_path: Path, **values: object) -> Settings:
     [
         (None, "is required in production"),
         ("short-but-random-Zq1", "shorter than 32"),
-        ("changeme", "placeholder"),
-        ("a" * 64, "placeholder"),
+        ("changeme", "shorter than 32"),
+        ("replace-me-with-a-long-random-secret-value", "placeholder"),
+        ("your-jwt-signing-" + "K7q2" * 5 + "-value", "placeholder"),
+        ("correct-horse-battery-staple-and-more-words", "reads like words"),
+        ("a" * 64, "pattern"),
+        ("Jx7-q2Lr9vWm4Tz8Kp3Nf6Hd1Sb5Yc0Ga" * 2, "pattern"),  # one value pasted twice
+        ("abcdefghijklmnopqrstuvwxyz0123456789", "pattern"),
+        ("0123456789012345678901234567890123", "pattern"),
+        ("739154820628491753861029471503829", "fewer than 112"),  # 33 digits: ~110 bits
     ],
 )
 def test_production_refuses_weak_secrets(tmp_path: Path, secret: str | None, message: str) -> None:
@@ -30,14 +38,32 @@ def test_production_refuses_weak_secrets(tmp_path: Path, secret: str | None, mes
         ACCESS_RPM_ENV="production",
         **({"ACCESS_RPM_JWT_SECRET": secret} if secret else {}),
     )
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as refused:
         create_app(settings)
+    assert "secrets.token_urlsafe(48)" in str(refused.value)  # says how to make a good one
 
 
-def test_production_accepts_a_strong_secret(tmp_path: Path) -> None:
-    secret = "Jx7-q2Lr9vWm4Tz8Kp3Nf6Hd1Sb5Yc0Ga" * 2
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "Jx7-q2Lr9vWm4Tz8Kp3Nf6Hd1Sb5Yc0GaXw2_Mn8Rt5Yb3Vc6",
+        "a3f9c2e87b1d4056e9f2c8a7b3d1e0f4",  # 128 random bits as 32 hex digits
+        "mQ4vJ9xZ2pL7wK1nR8tY5sH3dF6gB0cE4aU7iO2eW9qT1yP5",
+    ],
+)
+def test_production_accepts_a_strong_secret(tmp_path: Path, secret: str) -> None:
     settings = _settings(tmp_path, ACCESS_RPM_ENV="production", ACCESS_RPM_JWT_SECRET=secret)
     assert resolve_jwt_secret(settings) == secret
+
+
+def test_generated_secrets_are_accepted(tmp_path: Path) -> None:
+    """What the error message tells people to run always passes the check."""
+    for _ in range(2000):
+        for secret in (secrets.token_urlsafe(48), secrets.token_hex(16), secrets.token_hex(32)):
+            settings = _settings(
+                tmp_path, ACCESS_RPM_ENV="production", ACCESS_RPM_JWT_SECRET=secret
+            )
+            assert resolve_jwt_secret(settings) == secret
 
 
 def test_development_generates_and_keeps_a_secret(tmp_path: Path) -> None:
