@@ -7,7 +7,10 @@ from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from fastapi import Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic_core import PydanticCustomError
+
+from app.auth import password_policy
 
 
 class StrictModel(BaseModel):
@@ -42,7 +45,26 @@ Email = Annotated[
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
     ),
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+def _check_password(password: str) -> str:
+    problem = password_policy.weakness(password)
+    if problem is not None:
+        raise PydanticCustomError("weak_password", problem)
+    return password
+
+
+# Where the login is known, services also refuse a password containing it (password_policy).
+Password = Annotated[
+    str,
+    StringConstraints(min_length=password_policy.MIN_LENGTH, max_length=128),
+    AfterValidator(_check_password),
+    Field(
+        description="8 to 128 characters; not a commonly used password or word, not a repeated "
+        "or sequential run of characters, and not containing the email or activation code "
+        "(NIST SP 800-63B)."
+    ),
+]
 
 
 _ANY = TypeAdapter(Any)
