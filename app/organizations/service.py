@@ -1,10 +1,15 @@
-"""Organizations and their staff. Emails are unique across the service (they are login names)."""
+"""Organizations and their staff.
+
+Emails are unique across the service (they are login names), so a taken email must be refused;
+the refusal says nothing of whose account has it or in which organization (docs/api.md, "Auth").
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import password_policy
 from app.auth.models import User
 from app.auth.passwords import Passwords
 from app.auth.principal import Principal
@@ -13,7 +18,8 @@ from app.organizations.models import Organization
 from app.organizations.schemas import ClinicianCreate, StaffRead
 from app.pagination import Page, keyset_page
 
-EMAIL_TAKEN = "An account with this email already exists."
+# The same words whether the email is a colleague's, a patient's or someone's elsewhere.
+EMAIL_UNAVAILABLE = "This email cannot be used for a new account; choose another."
 
 
 async def create_organization_with_admin(
@@ -22,21 +28,24 @@ async def create_organization_with_admin(
     organization = Organization(name=name)
     session.add(organization)
     await session.flush()
+    email = admin_email.strip().lower()
+    password_policy.ensure_fits_login(password, email=email)
     admin = User(
         organization_id=organization.id,
         role="admin",
-        email=admin_email.strip().lower(),
+        email=email,
         name="Administrator",
         password_hash=await passwords.hash(password),
     )
     session.add(admin)
-    await flush_or_conflict(session, detail=EMAIL_TAKEN)
+    await flush_or_conflict(session, detail=EMAIL_UNAVAILABLE)
     return organization, admin
 
 
 async def create_clinician(
     session: AsyncSession, *, principal: Principal, passwords: Passwords, body: ClinicianCreate
 ) -> StaffRead:
+    password_policy.ensure_fits_login(body.password, email=body.email)
     clinician = User(
         organization_id=principal.organization_id,
         role="clinician",
@@ -45,7 +54,7 @@ async def create_clinician(
         password_hash=await passwords.hash(body.password),
     )
     session.add(clinician)
-    await flush_or_conflict(session, detail=EMAIL_TAKEN)
+    await flush_or_conflict(session, detail=EMAIL_UNAVAILABLE)
     return StaffRead.model_validate(clinician)
 
 

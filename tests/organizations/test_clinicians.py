@@ -95,3 +95,26 @@ async def test_weak_or_malformed_input_is_422_naming_the_field(
         )
         assert response.status_code == 422, (field, response.text)
         assert [f["path"] for f in response.json()["fields"]] == [field]
+
+
+async def test_a_taken_email_says_nothing_of_where_it_is_used(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """An admin learns that an email cannot be used, never that another organization has it."""
+    org = await make_org(app)
+    other = await make_org(app, "Elsewhere")
+    elsewhere = await client.post(
+        "/v1/clinicians",
+        json={**NEW, "email": other.clinician.principal.email},
+        headers=org.admin.headers,
+    )
+    here = await client.post(
+        "/v1/clinicians",
+        json={**NEW, "email": org.clinician.principal.email},
+        headers=org.admin.headers,
+    )
+    assert elsewhere.status_code == here.status_code == 409
+    assert elsewhere.json() == here.json()
+    detail = elsewhere.json()["detail"].lower()
+    assert "exist" not in detail
+    assert "already" not in detail
