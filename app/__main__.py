@@ -67,7 +67,10 @@ def _serve(host: str, port: int, workers: int) -> int:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # The peer reaches the app as it is: uvicorn's own rule (X-Forwarded-For believed from
+        # 127.0.0.1, or FORWARDED_ALLOW_IPS) would let anyone on the host pick a client address.
+        # `trusted_proxies` alone decides (app/auth/client_address.py).
+        proxy_headers=False,
         log_level="info",
     )
     return 0

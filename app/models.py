@@ -2,7 +2,7 @@
 
 from app.alerts.models import Alert
 from app.audit.models import AuditEvent
-from app.auth.models import LoginFailure, RefreshToken, User
+from app.auth.models import LoginThrottle, RefreshToken, User
 from app.checkins.models import Checkin
 from app.devices.models import Device
 from app.organizations.models import Organization
@@ -16,7 +16,7 @@ __all__ = [
     "Checkin",
     "Device",
     "Enrollment",
-    "LoginFailure",
+    "LoginThrottle",
     "Organization",
     "Patient",
     "Reading",

@@ -10,10 +10,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import Uuid, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import User
+from app.auth.client_address import client_address, trusted_networks
+from app.auth.models import RefreshToken, User
 from app.auth.passwords import Passwords
 from app.auth.principal import STAFF, Principal, Role
 from app.auth.tokens import TokenError, TokenKeys, decode_access
@@ -46,6 +47,30 @@ TokenKeysDep = Annotated[TokenKeys, Depends(get_token_keys)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 
 
+def get_client_address(request: Request, settings: SettingsDep) -> str:
+    """Who is calling, as an address to throttle by (`auth/client_address.py`)."""
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        trusted=trusted_networks(tuple(settings.trusted_proxies)),
+    )
+
+
+ClientAddressDep = Annotated[str, Depends(get_client_address)]
+
+
+# A user's access token names its sign-in (`fam`, the refresh family). The sign-in lasts while
+# a token of the family is unrevoked; logout and refresh-token reuse revoke them all, so the
+# access tokens stop with them, not up to 15 minutes later (OWASP Session Management Cheat
+# Sheet, "Session Expiration"). Asked in the query that loads the account: no extra round
+# trip. Only a holder of the signing key can make a token without `fam` (the service's tools
+# mint them); such a token is not tied to a sign-in and runs until it expires.
+_FAMILY = bindparam("fam", type_=Uuid)
+_SIGNED_IN = or_(
+    _FAMILY.is_(None),
+    exists().where(RefreshToken.family_id == _FAMILY, RefreshToken.revoked_at.is_(None)),
+).label("signed_in")
+
 # Built once: composing them on every request cost about as much as running them.
 _DEVICE_AND_PATIENT = (
     select(Device, Patient)
@@ -53,10 +78,11 @@ _DEVICE_AND_PATIENT = (
     .where(Device.id == bindparam("id"))
 )
 _USER_AND_PATIENT = (
-    select(User, Patient)
+    select(User, Patient, _SIGNED_IN)
     .join(Patient, Patient.id == User.patient_id)
     .where(User.id == bindparam("id"))
 )
+_USER = select(User, _SIGNED_IN).where(User.id == bindparam("id"))
 
 
 async def get_principal(
@@ -87,14 +113,16 @@ async def get_principal(
             organization_id=claims.organization_id,
             patient_id=device.patient_id,
         )
-    if claims.role == "patient":
-        row = (await session.execute(_USER_AND_PATIENT, {"id": claims.subject})).first()
-        user = row[0] if row else None
-        _keep_in_session(session, row)
-    else:
-        user = await session.get(User, claims.subject)
-    if user is None or user.disabled_at is not None or user.role != claims.role:
+    statement = _USER_AND_PATIENT if claims.role == "patient" else _USER
+    row = (
+        await session.execute(statement, {"id": claims.subject, "fam": claims.family_id})
+    ).first()
+    _keep_in_session(session, row)
+    user = row[0] if row else None
+    if row is None or user is None or user.disabled_at is not None or user.role != claims.role:
         raise Unauthorized("The account is not active.")
+    if not row.signed_in:
+        raise Unauthorized("This session was signed out; sign in again.")
     return Principal(
         id=user.id,
         role=claims.role,  # type: ignore[arg-type]  # checked equal to user.role above

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
@@ -42,12 +42,14 @@ class RefreshToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
-class LoginFailure(IdMixin, Base):
-    """A failed password login, counted per email to throttle guessing across all replicas.
-    Deleted once older than the throttling window (it no longer counts)."""
+class LoginThrottle(Base):
+    """Attempts counted for one key (an account at a client address, a client address, an
+    activation code) in a fixed window that opens with the first of them. Bumped by a single
+    upsert before the secret is checked (`auth/throttle.py`), so concurrent attempts cannot
+    out-run the limit. Deleted once its window has ended (it no longer counts)."""
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_email_at", "email", "at"),)
+    __tablename__ = "login_throttles"
 
-    email: Mapped[str] = mapped_column(String(320))
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int]
+    window_ends_at: Mapped[datetime] = mapped_column(index=True)

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from app.auth import service as auth_service
 from app.auth.dependencies import (
+    ClientAddressDep,
     CurrentPrincipal,
     PasswordsDep,
     SettingsDep,
@@ -38,6 +39,7 @@ async def issue_token(
     keys: TokenKeysDep,
     passwords: PasswordsDep,
     settings: SettingsDep,
+    client: ClientAddressDep,
     grant_type: OptionalForm = None,
     username: OptionalForm = None,
     password: OptionalForm = None,
@@ -57,6 +59,7 @@ async def issue_token(
             settings=settings,
             email=username,
             password=password,
+            client=client,
         )
     if grant_type == "refresh_token":
         if not refresh_token:
@@ -105,17 +108,20 @@ async def _revoke_token_param(request: Request) -> str | None:
     return body.token
 
 
-@router.post("/auth/activate", responses=error_responses(409))
+@router.post("/auth/activate", responses=error_responses(409, 429))
 async def activate(
     body: ActivateRequest,
     response: Response,
     session: SessionDep,
     keys: TokenKeysDep,
     passwords: PasswordsDep,
+    settings: SettingsDep,
 ) -> TokenResponse:
     """A new patient sets a password with their one-time code and is signed in."""
     response.headers["Cache-Control"] = "no-store"
-    return await auth_service.activate(session, keys=keys, passwords=passwords, body=body)
+    return await auth_service.activate(
+        session, keys=keys, passwords=passwords, settings=settings, body=body
+    )
 
 
 @router.get("/me")

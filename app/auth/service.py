@@ -1,17 +1,24 @@
 """Sign-in: password, refresh-token and client-credentials grants, activation, revocation.
 
 Invariants: refresh tokens rotate on every use, and presenting a rotated (used) one revokes every
-token of its family; a login for an unknown email costs the same as a wrong password; after
-`login_max_failures` failures for one email within the window the answer is 429 until the oldest
-of them ages out. Failures and family revocations are kept even though the request answers
-with an error (`keep_changes`). Rows that no longer matter are deleted as new ones are written,
-so neither table grows forever: failures older than the window (when a failure is recorded) and
-refresh tokens past their expiry (when a token is issued).
+token of its family; a user's access token names its family (`fam`) and dies with it. A login
+for an unknown email costs and counts the same as a wrong password. Password guesses are
+reserved before the password is checked (`throttle.py`), at most `login_max_failures` per
+window for an account from one client address and `login_client_max_failures` from one address
+for any accounts; past either the answer is 429 with `Retry-After`, the right password included.
+The owner at another address is not locked out by an attacker's guesses (OWASP Authentication
+Cheat Sheet, "Account lockout"). Failures and family revocations are kept even though the
+request answers with an error (`keep_changes`). Rows that no longer matter are deleted as new
+ones are written, so no table grows forever: throttle windows that have ended (when an attempt
+is counted) and refresh tokens past their expiry (when a token is issued).
+
+No answer tells whether an email has an account outside the caller's organization: activation
+refuses a taken email in words that say nothing of whose it is, and counts each refusal against
+the code (docs/api.md, "Auth").
 """
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import datetime, timedelta
 
@@ -19,8 +26,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
-from app.auth import credentials
-from app.auth.models import LoginFailure, RefreshToken, User
+from app.auth import credentials, password_policy, throttle
+from app.auth.models import RefreshToken, User
 from app.auth.passwords import Passwords
 from app.auth.principal import Principal
 from app.auth.schemas import ActivateRequest, TokenResponse
@@ -31,6 +38,9 @@ from app.db import flush_or_conflict
 from app.devices.models import Device
 from app.errors import Conflict, TooManyRequests, Unauthorized
 from app.patients.models import Patient
+
+# Says nothing of whose the email is, or where: the same words for any taken email.
+EMAIL_UNAVAILABLE = "This email cannot be used to sign in; choose another, or activate without one."
 
 
 def _invalid_grant(detail: str, *, keep_changes: bool = False) -> Unauthorized:
@@ -45,10 +55,11 @@ async def issue_for_user(
     # An expired refresh token is refused before its row is read: the row is dead weight.
     await session.execute(delete(RefreshToken).where(RefreshToken.expires_at <= now))
     expires_at = now + keys.refresh_ttl
+    family_id = family_id or token_id
     session.add(
         RefreshToken(
             id=token_id,
-            family_id=family_id or token_id,
+            family_id=family_id,
             user_id=user.id,
             expires_at=expires_at,
         )
@@ -59,6 +70,7 @@ async def issue_for_user(
         role=user.role,
         organization_id=user.organization_id,
         patient_id=user.patient_id,
+        family_id=family_id,
     )
     return TokenResponse(
         access_token=access,
@@ -77,31 +89,29 @@ async def password_grant(
     settings: Settings,
     email: str,
     password: str,
+    client: str,
 ) -> TokenResponse:
     email = email.strip().lower()
-    now = utcnow()
-    window_start = now - timedelta(seconds=settings.login_window_seconds)
-    recent = list(
-        await session.scalars(
-            select(LoginFailure.at)
-            .where(LoginFailure.email == email, LoginFailure.at > window_start)
-            .order_by(LoginFailure.at.desc())
-            .limit(settings.login_max_failures)
-        )
+    account_key = throttle.account_at_client(email, client)
+    client_key = throttle.client(client)
+    retry_after = await throttle.reserve(
+        session,
+        limits=[
+            throttle.Limit(account_key, settings.login_max_failures),
+            throttle.Limit(client_key, settings.login_client_max_failures),
+        ],
+        window=timedelta(seconds=settings.login_window_seconds),
     )
-    if len(recent) >= settings.login_max_failures:
-        unlock_at = recent[-1] + timedelta(seconds=settings.login_window_seconds)
-        raise TooManyRequests(
-            "Too many failed sign-ins for this account; try again later.",
-            retry_after=math.ceil((unlock_at - now).total_seconds()),
-        )
+    if retry_after is not None:
+        raise TooManyRequests("Too many failed sign-ins; try again later.", retry_after=retry_after)
     user = await session.scalar(select(User).where(User.email == email))
     ok = await passwords.verify(user.password_hash if user else None, password=password)
     if user is None or not ok or user.disabled_at is not None:
-        # Failures older than the window no longer count toward any account's limit.
-        await session.execute(delete(LoginFailure).where(LoginFailure.at <= window_start))
-        session.add(LoginFailure(email=email, at=now))
         raise _invalid_grant("The email or password is wrong.", keep_changes=True)
+    # The owner proved who they are: their earlier slips are forgotten, and a success is no
+    # failure of the address (a clinic behind one address signs in all day).
+    await throttle.clear(session, key=account_key)
+    await throttle.give_back(session, key=client_key)
     return await issue_for_user(session, keys=keys, user=user)
 
 
@@ -187,8 +197,14 @@ async def client_credentials_grant(
 
 
 async def activate(
-    session: AsyncSession, *, keys: TokenKeys, passwords: Passwords, body: ActivateRequest
+    session: AsyncSession,
+    *,
+    keys: TokenKeys,
+    passwords: Passwords,
+    settings: Settings,
+    body: ActivateRequest,
 ) -> TokenResponse:
+    password_policy.ensure_fits_login(body.password, email=body.email, activation_code=body.code)
     code_hash = credentials.digest(credentials.normalize_activation_code(body.code))
     now = utcnow()
     patient = await session.scalar(
@@ -200,10 +216,23 @@ async def activate(
     )
     if patient is None:
         raise _invalid_grant("The activation code is wrong, used or expired.")
+    code_key = throttle.activation_code(code_hash)
     if body.email is not None:
+        # Each email tried with this code is counted before it is looked up, so one code
+        # answers "cannot be used" a handful of times, not for a whole list of emails.
+        retry_after = await throttle.reserve(
+            session,
+            limits=[throttle.Limit(code_key, settings.login_max_failures)],
+            window=timedelta(days=settings.activation_ttl_days),
+        )
+        if retry_after is not None:
+            raise TooManyRequests(
+                "Too many emails were refused with this code; ask your care team for a new one.",
+                retry_after=retry_after,
+            )
         taken = await session.scalar(select(func.count()).where(User.email == body.email))
         if taken:
-            raise Conflict("This email is already in use.")
+            raise Conflict(EMAIL_UNAVAILABLE, keep_changes=True)
     # Clearing the code in the same conditional update makes it one-time under concurrency.
     claimed = await session.execute(
         update(Patient)
@@ -213,6 +242,7 @@ async def activate(
     )
     if claimed.scalar_one_or_none() is None:
         raise _invalid_grant("The activation code is wrong, used or expired.")
+    await throttle.clear(session, key=code_key)
     user = User(
         organization_id=patient.organization_id,
         role="patient",
@@ -221,7 +251,7 @@ async def activate(
         patient_id=patient.id,
     )
     session.add(user)
-    await flush_or_conflict(session, detail="This email is already in use.")
+    await flush_or_conflict(session, detail=EMAIL_UNAVAILABLE)
     audit_service.record(
         session,
         principal=Principal(

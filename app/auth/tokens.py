@@ -1,7 +1,8 @@
 """JWTs: HS256 pinned, issuer and audience checked, one audience per purpose.
 
 An access token is only accepted with the access audience, so a refresh token can never stand in
-for one (and vice versa). Expiry, issue time and subject are required claims.
+for one (and vice versa). Expiry, issue time and subject are required claims. A user's access
+token also names the refresh family of its sign-in (`fam`), so signing out ends it at once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class AccessClaims:
     role: str
     organization_id: uuid.UUID
     patient_id: uuid.UUID | None
+    # The sign-in (refresh family) the token was issued for; devices have none.
+    family_id: uuid.UUID | None = None
 
 
 def encode_access(
@@ -46,6 +49,7 @@ def encode_access(
     role: str,
     organization_id: uuid.UUID,
     patient_id: uuid.UUID | None,
+    family_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> str:
     issued = now or utcnow()
@@ -61,6 +65,8 @@ def encode_access(
     }
     if patient_id is not None:
         claims["pid"] = str(patient_id)
+    if family_id is not None:
+        claims["fam"] = str(family_id)
     return jwt.encode(claims, keys.secret, algorithm=ALGORITHM)
 
 
@@ -106,11 +112,13 @@ def decode_access(keys: TokenKeys, *, token: str) -> AccessClaims:
     claims = _decode(keys, token, ACCESS_AUDIENCE)
     try:
         pid = claims.get("pid")
+        fam = claims.get("fam")
         return AccessClaims(
             subject=uuid.UUID(str(claims["sub"])),
             role=str(claims["role"]),
             organization_id=uuid.UUID(str(claims["org"])),
             patient_id=uuid.UUID(str(pid)) if pid is not None else None,
+            family_id=uuid.UUID(str(fam)) if fam is not None else None,
         )
     except (KeyError, ValueError) as exc:
         raise TokenError("malformed claims") from exc

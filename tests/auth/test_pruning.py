@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app import clock
-from app.auth.models import LoginFailure, RefreshToken
+from app.auth.models import LoginThrottle, RefreshToken
 from app.auth.passwords import Passwords
 from app.config import Settings
 from app.organizations import service as organizations_service
@@ -31,26 +31,28 @@ async def _sign_in(client: httpx.AsyncClient, email: str, password: str) -> int:
     return (await client.post("/v1/auth/token", data=form)).status_code
 
 
-async def _count(app: FastAPI, model: type[LoginFailure] | type[RefreshToken]) -> int:
+async def _count(app: FastAPI, model: type[LoginThrottle] | type[RefreshToken]) -> int:
     async with app.state.sessionmaker() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_failures_older_than_the_window_are_deleted(
+async def test_throttle_windows_that_ended_are_deleted(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings
 ) -> None:
     await _account(app, "a@clinic.example")
     with clock.frozen_at(T0):
         assert await _sign_in(client, "a@clinic.example", "wrong-password") == 401
         assert await _sign_in(client, "b@clinic.example", "wrong-password") == 401
-    assert await _count(app, LoginFailure) == 2
+    # One window per account at this address, and one for the address.
+    assert await _count(app, LoginThrottle) == 3
     window = timedelta(seconds=settings.login_window_seconds)
     with clock.frozen_at(T0 + window - timedelta(seconds=1)):
         assert await _sign_in(client, "a@clinic.example", "wrong-password") == 401
-    assert await _count(app, LoginFailure) == 3  # the first two still count
+    assert await _count(app, LoginThrottle) == 3  # all three windows still open
     with clock.frozen_at(T0 + window + timedelta(seconds=1)):
         assert await _sign_in(client, "c@clinic.example", "wrong-password") == 401
-    assert await _count(app, LoginFailure) == 2  # the two from T0 aged out
+    # a's and b's windows ended and were deleted; the address's window opened afresh, and c's.
+    assert await _count(app, LoginThrottle) == 2
 
 
 async def test_expired_refresh_tokens_are_deleted(
