@@ -12,6 +12,10 @@ says `keep_changes`), a successful one hands it back (`clear` / `give_back`), an
 one (429) is rolled back, so refusals never extend a lockout. Windows are fixed: they open with
 the first attempt and end `window` later, when the key starts afresh. Rows whose window has
 ended are deleted as new attempts are counted, so the table holds only live windows.
+
+On PostgreSQL a reserved row stays locked until its request commits, so attempts on one key
+take turns; only the few within the limit hold it while Argon2 runs, the rest learn at once
+that they are refused.
 """
 
 from __future__ import annotations
