@@ -90,7 +90,7 @@ async def _bootstrap(org: str, email: str, password: str) -> int:
 
     from app.auth.passwords import Passwords
     from app.db import create_engine, create_sessionmaker
-    from app.errors import Conflict
+    from app.errors import Conflict, Invalid
     from app.migrate import upgrade_head
     from app.organizations import service as organizations_service
     from app.schemas import Email, Password
@@ -114,6 +114,9 @@ async def _bootstrap(org: str, email: str, password: str) -> int:
             )
     except Conflict:
         print(f"error: an account with the email {email} already exists", file=sys.stderr)
+        return 1
+    except Invalid as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
         return 1
     finally:
         await engine.dispose()

@@ -6,6 +6,7 @@ Every variable is named `ACCESS_RPM_<FIELD>` (`ACCESS_RPM_ENV`, `ACCESS_RPM_LOGI
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import math
 import re
@@ -14,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ACCESS_RPM_"
@@ -75,6 +76,18 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     # Outcome rules (app/outcomes/rulesets/); another file replaces the default ruleset.
     rules_file: Path | None = Field(None, validation_alias="ACCESS_RPM_RULES_FILE")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
+        return value
 
     @property
     def serves_docs(self) -> bool:

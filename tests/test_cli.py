@@ -53,6 +53,17 @@ def test_bootstrap_rejects_a_short_password(
     assert "at least 8" in capsys.readouterr().err
 
 
+def test_bootstrap_refuses_a_password_containing_the_email(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("x-a@x.example-x\n"))
+    code = main(["bootstrap", "--org", "X", "--admin-email", "a@x.example", "--password-stdin"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert "Traceback" not in err
+
+
 def test_demo_prints_logins(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out

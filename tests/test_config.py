@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from app.config import ENV_PREFIX, ConfigError, Settings, resolve_jwt_secret
 from app.main import create_app
@@ -129,3 +130,9 @@ def test_readme_documents_every_variable() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     missing = [_variable(name) for name in Settings.model_fields if _variable(name) not in readme]
     assert not missing, f"README's Configuration table lacks {missing}"
+
+
+def test_a_trusted_proxy_must_be_an_address_or_network(tmp_path: Path) -> None:
+    assert _settings(tmp_path, trusted_proxies=["10.0.0.0/8", "::1"]).trusted_proxies
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        _settings(tmp_path, trusted_proxies=["proxy.internal"])

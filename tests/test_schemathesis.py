@@ -23,12 +23,11 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core import NotSet
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from app.db import Base, create_engine
 from app.main import create_app
 from app.patients.models import Enrollment
-from tests.conftest import TEST_DATABASE_URL, make_settings
+from tests.conftest import TEST_DATABASE_URL, make_settings, truncate_all
 from tests.factories import make_org, make_patient
 
 if TYPE_CHECKING:
@@ -45,14 +44,6 @@ class World:
     """Authorization headers by role."""
     path_ids: dict[str, dict[str, list[str]]]
     """By role: path parameter -> real values worth sending."""
-
-
-async def _truncate_all(url: str) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-    await engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +81,7 @@ async def world(
         path_ids={"clinician": real, "patient": {**real, "patient_id": [str(patient.id), "me"]}},
     )
     if TEST_DATABASE_URL is not None:
-        await _truncate_all(url)
+        await truncate_all(url)
 
 
 @pytest.fixture(scope="module", params=ROLES)
