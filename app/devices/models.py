@@ -2,11 +2,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, CreatedMixin, IdMixin
+
+
+def _cuff_placement(context: Any) -> str | None:
+    """A cuff stored without a placement is an upper-arm cuff: the API's default, and what
+    migration e5f6a7b8c9d0 set for the cuffs registered before placements were recorded."""
+    return "upper_arm" if context.get_current_parameters().get("kind") == "bp_cuff" else None
 
 
 class Device(IdMixin, CreatedMixin, Base):
@@ -27,7 +34,7 @@ class Device(IdMixin, CreatedMixin, Base):
     validated_by: Mapped[uuid.UUID | None]
     # A blood-pressure cuff's placement: `upper_arm` or `wrist` (only a validated upper-arm cuff
     # makes eligible readings, docs/rules.md "Data rules"); null for other kinds.
-    placement: Mapped[str | None] = mapped_column(String(16))
+    placement: Mapped[str | None] = mapped_column(String(16), default=_cuff_placement)
     # A CGM's minutes between readings: the wear each of its readings stands for (docs/rules.md
     # "CGM"); null for every other kind. The CHECK is the column's own, so SQLite could add it
     # with ALTER TABLE, without rebuilding a table that readings reference.

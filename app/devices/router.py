@@ -7,8 +7,9 @@ from fastapi import APIRouter, Response, status
 from app.auth.dependencies import CurrentPrincipal
 from app.db import SessionDep
 from app.devices import service as devices_service
-from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceList
-from app.patients.dependencies import ReachablePatient
+from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceList, DeviceRead, DeviceUpdate
+from app.errors import error_responses
+from app.patients.dependencies import ReachablePatient, StaffPatient
 
 router = APIRouter(prefix="/v1/patients/{patient_id}/devices", tags=["devices"])
 
@@ -27,6 +28,20 @@ async def list_devices(
 ) -> DeviceList:
     """The patient's devices, including revoked ones."""
     return await devices_service.list_devices(session, principal=principal, patient=patient)
+
+
+@router.patch("/{device_id}", responses=error_responses(409))
+async def update_device(
+    device_id: uuid.UUID,
+    body: DeviceUpdate,
+    patient: StaffPatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> DeviceRead:
+    """Staff verify a device (validated, with who and when) and a cuff's placement."""
+    return await devices_service.update(
+        session, principal=principal, patient=patient, device_id=device_id, body=body
+    )
 
 
 @router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)

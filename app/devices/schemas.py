@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 from app.schemas import ReadModel, StrictModel
 
 DeviceKind = Literal["bp_cuff", "glucometer", "cgm", "scale", "wearable"]
+# docs/rules.md "Data rules": only an upper-arm cuff makes eligible blood pressure.
+Placement = Literal["upper_arm", "wrist"]
+DEFAULT_CUFF_PLACEMENT: Final = "upper_arm"
 
 # docs/rules.md "CGM", "Enough data": a CGM samples every 1-60 minutes; 5 when not declared
 # (what wear assumed of every reading before sensors declared theirs), and 5 for a reading from
@@ -24,7 +27,15 @@ class DeviceCreate(StrictModel):
     model: str = Field(min_length=1, max_length=100)
     serial: str | None = Field(None, max_length=100)
     validated: bool = Field(
-        False, description="A clinically validated device (required for BP to count)."
+        False,
+        description="Staff only: the device is clinically validated (required for BP to count)."
+        " A device a patient registers starts unvalidated whatever this says; staff validate it"
+        " with PATCH.",
+    )
+    placement: Placement | None = Field(
+        None,
+        description="bp_cuff only: where the cuff is worn, upper_arm (the default) or wrist;"
+        " only a validated upper-arm cuff makes eligible blood pressure.",
     )
     sampling_minutes: int | None = Field(
         None,
@@ -43,11 +54,33 @@ class DeviceCreate(StrictModel):
             raise ValueError("sampling_minutes is only for cgm devices")
         return value
 
+    @field_validator("placement")
+    @classmethod
+    def _cuff_only(cls, value: Placement | None, info: ValidationInfo) -> Placement | None:
+        if value is not None and info.data.get("kind", "bp_cuff") != "bp_cuff":
+            raise ValueError("placement is only for bp_cuff devices")
+        return value
+
     @model_validator(mode="after")
-    def _cgm_default(self) -> DeviceCreate:
+    def _defaults(self) -> DeviceCreate:
         if self.kind == "cgm" and self.sampling_minutes is None:
             self.sampling_minutes = DEFAULT_SAMPLING_MINUTES
+        if self.kind == "bp_cuff" and self.placement is None:
+            self.placement = DEFAULT_CUFF_PLACEMENT
         return self
+
+
+class DeviceUpdate(StrictModel):
+    """Staff verification of a device: whether it is validated, and a cuff's placement."""
+
+    validated: bool = Field(
+        strict=True,
+        description="true: a staff member verified the device (recorded with who and when);"
+        " false: it no longer counts as validated.",
+    )
+    placement: Placement | None = Field(
+        None, description="bp_cuff only: upper_arm or wrist; unchanged when absent."
+    )
 
 
 class DeviceRead(ReadModel):
@@ -58,6 +91,13 @@ class DeviceRead(ReadModel):
     model: str
     serial: str | None
     validated: bool
+    validated_at: datetime | None = Field(
+        description="When staff last validated the device; null while it is not validated."
+    )
+    validated_by: uuid.UUID | None = Field(description="The staff member who validated it.")
+    placement: Placement | None = Field(
+        description="bp_cuff: upper_arm or wrist; null for other kinds."
+    )
     sampling_minutes: int | None = Field(
         description="cgm: minutes between the sensor's readings; null for other kinds."
     )

@@ -1,7 +1,10 @@
 """Devices and their client credentials.
 
 Invariants: the secret is returned once at registration and stored only as a digest; a revoked
-device can neither get a token nor use one it already has (checked per request).
+device can neither get a token nor use one it already has (checked per request). Only staff
+make a device validated, recording who and when: a patient's own claim never counts, so a
+device a patient registers starts unvalidated (docs/rules.md "Data rules"). A cuff always has a
+placement (`upper_arm` unless stated); other kinds never have one.
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth import credentials
-from app.auth.principal import Principal
+from app.auth.principal import STAFF, Principal
 from app.clock import utcnow
 from app.devices.models import Device
-from app.devices.schemas import DeviceCreate, DeviceCreated, DeviceList, DeviceRead
-from app.errors import NotFound
+from app.devices.schemas import (
+    DeviceCreate,
+    DeviceCreated,
+    DeviceList,
+    DeviceRead,
+    DeviceUpdate,
+)
+from app.errors import Conflict, FieldError, Invalid, NotFound
 from app.patients.models import Patient
 
 _audit = audit_service.Trail("device")
@@ -33,11 +42,14 @@ async def register(
         manufacturer=body.manufacturer,
         model=body.model,
         serial=body.serial,
-        validated=body.validated,
+        placement=body.placement,
         sampling_minutes=body.sampling_minutes,
         client_id=credentials.new_client_id(),
         secret_hash=credentials.digest(secret),
     )
+    # A patient's `validated: true` is ignored, not refused: the answer shows `validated: false`
+    # and staff verify the device with PATCH (docs/api.md "Devices").
+    _set_validated(device, principal=principal, validated=body.validated)
     session.add(device)
     await session.flush()
     _audit(session, principal=principal, patient=patient, action="create", resource_id=device.id)
@@ -55,14 +67,57 @@ async def list_devices(
     return DeviceList(items=[DeviceRead.model_validate(d) for d in rows])
 
 
-async def revoke(
-    session: AsyncSession, *, principal: Principal, patient: Patient, device_id: uuid.UUID
-) -> None:
+async def update(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    patient: Patient,
+    device_id: uuid.UUID,
+    body: DeviceUpdate,
+) -> DeviceRead:
+    """Staff verify a device (or withdraw its validation) and state a cuff's placement."""
+    device = await _patient_device(session, patient_id=patient.id, device_id=device_id)
+    if device.revoked_at is not None:
+        raise Conflict("This device was revoked; register it again to use it.")
+    if body.placement is not None:
+        if device.kind != "bp_cuff":
+            raise Invalid(
+                "Only a blood-pressure cuff has a placement.",
+                fields=[FieldError(path="placement", message="placement is only for bp_cuff")],
+            )
+        device.placement = body.placement
+    _set_validated(device, principal=principal, validated=body.validated)
+    _audit(session, principal=principal, patient=patient, action="update", resource_id=device.id)
+    return DeviceRead.model_validate(device)
+
+
+def _set_validated(device: Device, *, principal: Principal, validated: bool) -> None:
+    """Staff mark a device validated (recording who and when); no one else ever does."""
+    if validated and principal.role in STAFF:
+        device.validated = True
+        device.validated_at = utcnow()
+        device.validated_by = principal.id
+    else:
+        device.validated = False
+        device.validated_at = None
+        device.validated_by = None
+
+
+async def _patient_device(
+    session: AsyncSession, *, patient_id: uuid.UUID, device_id: uuid.UUID
+) -> Device:
     device = await session.scalar(
-        select(Device).where(Device.id == device_id, Device.patient_id == patient.id)
+        select(Device).where(Device.id == device_id, Device.patient_id == patient_id)
     )
     if device is None:
         raise NotFound("No such device.")
+    return device
+
+
+async def revoke(
+    session: AsyncSession, *, principal: Principal, patient: Patient, device_id: uuid.UUID
+) -> None:
+    device = await _patient_device(session, patient_id=patient.id, device_id=device_id)
     if device.revoked_at is None:
         device.revoked_at = utcnow()
     _audit(session, principal=principal, patient=patient, action="delete", resource_id=device.id)

@@ -6,8 +6,10 @@ Invariants:
 - Any other caller declares the source; none means "manual". A declared device must be one of
   the patient's registered, unrevoked devices, else the item is invalid (never a 4xx for the
   whole batch).
-- Blood pressure is eligible only from a validated cuff sending with its own credentials
-  (docs/rules.md "Data rules"); relayed or manual BP is kept and shown, but not eligible.
+- Blood pressure is eligible only from a staff-validated upper-arm cuff sending with its own
+  credentials (docs/rules.md "Data rules"); relayed, manual, wrist-cuff or unvalidated-cuff BP
+  is kept and shown, but not eligible. Eligibility is decided when a reading is stored: readings
+  stored before staff validated the cuff stay not eligible.
 - Each distinct source is resolved once per batch.
 """
 
@@ -34,13 +36,18 @@ class ResolvedSource:
     kind: str
     device_id: uuid.UUID | None = None
     device_kind: str | None = None
-    # docs/rules.md "Data rules": BP counts only from a validated cuff transmitting automatically
-    # and verifiably, i.e. sent with that device's own credentials. Manual (or relayed) BP is
-    # kept and shown, but not eligible.
+    # docs/rules.md "Data rules": BP counts only from a validated upper-arm cuff transmitting
+    # automatically and verifiably, i.e. sent with that device's own credentials. Manual (or
+    # relayed) BP is kept and shown, but not eligible.
     bp_eligible: bool = False
 
 
 MANUAL = ResolvedSource("manual")
+
+
+def makes_eligible_bp(device: Device) -> bool:
+    """docs/rules.md "Data rules": a cuff validated by staff, worn on the upper arm."""
+    return device.kind == "bp_cuff" and device.validated and device.placement == "upper_arm"
 
 
 class Provenance:
@@ -55,7 +62,7 @@ class Provenance:
                 "device",
                 device.id,
                 device.kind,
-                bp_eligible=device.kind == "bp_cuff" and device.validated,
+                bp_eligible=makes_eligible_bp(device),
             )
         self.declared: dict[tuple[str, uuid.UUID | None], ResolvedSource] = {}
 
