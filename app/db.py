@@ -2,13 +2,15 @@
 
 Invariant: a request's session is opened inside `session.begin()` and committed when the route
 returns, before the response is sent (`Depends(get_session, scope="function")`), so a failed
-commit can never follow a 2xx. Services flush; they never commit.
+commit can never follow a 2xx. Services flush; they never commit. A request that fails with an
+`AppError` is rolled back (unless the error says `keep_changes`); what it asked to record of its
+failure (`on_error`: a denied access) is then committed on its own.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -134,6 +136,16 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+_ON_ERROR = "on_error"
+ErrorRecord = Callable[[AsyncSession, AppError], None]
+
+
+def on_error(session: AsyncSession, record: ErrorRecord) -> None:
+    """Should the request fail with an `AppError`, `record(session, error)` adds rows that are
+    committed after the request's own changes are rolled back (a denied access's audit event)."""
+    session.info.setdefault(_ON_ERROR, []).append(record)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
@@ -141,7 +153,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except AppError as exc:
-            await (session.commit() if exc.keep_changes else session.rollback())
+            if not exc.keep_changes:
+                await session.rollback()
+            for record in session.info.pop(_ON_ERROR, ()):
+                record(session, exc)
+            if exc.keep_changes or session.new:
+                await session.commit()
             raise
         except BaseException:
             await session.rollback()

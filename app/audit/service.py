@@ -1,5 +1,7 @@
 """The audit trail. Invariant: every read or write of patient data adds its events to the same
-session (so the same transaction) as the access itself; events are never updated or deleted."""
+session (so the same transaction) as the access itself; events are never updated or deleted.
+Denied requests are recorded too, after their transaction is rolled back (`app/audit/denials.py`).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from app.pagination import Page, keyset_page
 from app.patients.models import Patient
 
 Action = Literal["read", "create", "update", "delete"]
+Outcome = Literal["success", "denied"]
 
 
 def record(
@@ -31,6 +34,7 @@ def record(
     action: Action,
     resource_type: str,
     resource_id: uuid.UUID | None = None,
+    outcome: Outcome = "success",
 ) -> None:
     record_many(
         session,
@@ -40,6 +44,7 @@ def record(
         action=action,
         resource_type=resource_type,
         resource_id=resource_id,
+        outcome=outcome,
     )
 
 
@@ -99,6 +104,7 @@ def record_many(
     action: Action,
     resource_type: str,
     resource_id: uuid.UUID | None = None,
+    outcome: Outcome = "success",
 ) -> None:
     """One event per patient touched (a list read touches each patient it shows)."""
     at = utcnow()
@@ -114,6 +120,7 @@ def record_many(
             resource_type=resource_type,
             resource_id=resource_id,
             request_id=request_id,
+            outcome=outcome,
         )
         for patient_id in patient_ids
     )

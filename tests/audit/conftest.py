@@ -1,0 +1,3 @@
+from tests.world import org, patient
+
+__all__ = ["org", "patient"]
