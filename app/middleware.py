@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids, the body-size limit, metrics, and last-resort 500s.
+"""Pure ASGI middleware: request ids, no caching of API answers, the body-size limit, metrics,
+and last-resort 500s.
 
 Pure ASGI (not BaseHTTPMiddleware) so request bodies stream untouched and context variables set
 here are visible to the route.
@@ -23,6 +24,12 @@ log = logging.getLogger("access_rpm")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Every /v1 answer (patient data, alerts, the worklist, attainment, tokens; errors too) is
+# `Cache-Control: no-store`: no browser, app or proxy may keep a copy (docs/api.md "Conventions").
+# One rule for the whole API rather than a list of patient routes that could miss a new one.
+NO_STORE_PREFIX = "/v1/"
+_CACHE_CONTROL = b"cache-control"
+_NO_STORE = (_CACHE_CONTROL, b"no-store")
 
 REQUESTS = Counter("access_rpm_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -34,7 +41,8 @@ LATENCY = Histogram(
 
 
 class RequestContextMiddleware:
-    """Assigns X-Request-ID, records metrics, and turns an unhandled exception into a clean 500."""
+    """Assigns X-Request-ID, marks API answers no-store, records metrics, and turns an unhandled
+    exception into a clean 500."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -49,6 +57,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        no_store = str(scope.get("path", "")).startswith(NO_STORE_PREFIX)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
@@ -57,6 +66,9 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                if no_store:
+                    headers = [h for h in headers if h[0].lower() != _CACHE_CONTROL]
+                    headers.append(_NO_STORE)
                 message = {**message, "headers": headers}
             await send(message)
 
