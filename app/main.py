@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -67,13 +68,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
+    # /docs, /redoc and /openapi.json only where settings say so (off in production by
+    # default); `app.openapi()` still builds the schema (`python -m app openapi`, its test).
+    docs = settings.serves_docs
     app = FastAPI(
         title="access-rpm",
         version="1.0.0",
         summary="Remote monitoring and outcome tracking for the CMS ACCESS model.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
+    if settings.env == "production" and settings.metrics_enabled and not settings.metrics_token:
+        logging.getLogger("access_rpm").warning(
+            "/metrics is open to anyone: set ACCESS_RPM_METRICS_TOKEN, or"
+            " ACCESS_RPM_METRICS_ENABLED=false"
+        )
     app.state.settings = settings
     app.state.rules = load_ruleset(settings.rules_file or DEFAULT_RULESET)
     app.state.token_keys = TokenKeys(
