@@ -1,21 +1,23 @@
-"""The safety net for self-harm answers: what the patient is shown, and the alert the team gets.
+"""The safety net for self-harm answers: what the patient is shown, and the alerts the team gets.
 
 docs/rules.md "PHQ-9": item 9 (thoughts of being better off dead or of self-harm) above 0 must
 raise an urgent clinician alert at once and tell the patient about crisis resources: 988 (the
-US Suicide & Crisis Lifeline, call or text, 24/7) and 911 for immediate danger.
+US Suicide & Crisis Lifeline, call or text, 24/7) and 911 for immediate danger. Item 9 left
+unanswered must not pass silently either: it opens a warning alert, so the team asks it again.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from app.alerts.service import AlertSpec
 from app.checkins.schemas import CrisisResource, CrisisResources
-from app.checkins.scoring import SELF_HARM_RISK
+from app.checkins.scoring import PHQ9_SAFETY_ITEM, SAFETY_ITEM_MISSING, SELF_HARM_RISK
 
 ALERT_KIND: Final = SELF_HARM_RISK
+MISSING_ALERT_KIND: Final = SAFETY_ITEM_MISSING
 SOURCE_TYPE: Final = "checkin"
 
 # Worded for the patient: plain, not alarming, honest that the team may not see it at once.
@@ -55,6 +57,23 @@ def crisis_resources(flags: list[str]) -> CrisisResources | None:
     return CRISIS_RESOURCES if SELF_HARM_RISK in flags else None
 
 
+def alert_specs(
+    checkin_id: uuid.UUID,
+    *,
+    instrument: str,
+    answers: Mapping[str, int],
+    flags: Sequence[str],
+    total: int | None,
+) -> list[AlertSpec]:
+    """The alerts a check-in's safety flags open, tied to the check-in that raised them."""
+    specs = []
+    if SELF_HARM_RISK in flags:
+        specs.append(alert_spec(checkin_id, instrument=instrument, answers=answers, total=total))
+    if SAFETY_ITEM_MISSING in flags:
+        specs.append(missing_item_alert_spec(checkin_id, instrument=instrument, total=total))
+    return specs
+
+
 def alert_spec(
     checkin_id: uuid.UUID, *, instrument: str, answers: Mapping[str, int], total: int | None
 ) -> AlertSpec:
@@ -66,8 +85,21 @@ def alert_spec(
         source_id=checkin_id,
         details={
             "instrument": instrument,
-            "item": "phq9_9",
-            "answer": answers.get("phq9_9"),
+            "item": PHQ9_SAFETY_ITEM,
+            "answer": answers.get(PHQ9_SAFETY_ITEM),
             "total": total,
         },
+    )
+
+
+def missing_item_alert_spec(
+    checkin_id: uuid.UUID, *, instrument: str, total: int | None
+) -> AlertSpec:
+    """The warning alert an unanswered item 9 opens: the team should ask it again."""
+    return AlertSpec(
+        kind=MISSING_ALERT_KIND,
+        severity="warning",
+        source_type=SOURCE_TYPE,
+        source_id=checkin_id,
+        details={"instrument": instrument, "item": PHQ9_SAFETY_ITEM, "total": total},
     )

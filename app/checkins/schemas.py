@@ -13,6 +13,8 @@ InstrumentCode = Literal[
     "phq9", "gad7", "promis_pi_6a", "promis_pf_6b", "pain_nrs", "whodas12", "pgic", "daily"
 ]
 """The catalog's codes (a test keeps this equal to `instruments.CATALOG`)."""
+# docs/rules.md "PHQ-9": item 9 above 0, or item 9 unanswered.
+CheckinFlag = Literal["self_harm_risk", "safety_item_missing"]
 
 MAX_FUTURE = timedelta(minutes=10)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -109,7 +111,7 @@ class CheckinResult(BaseModel):
     instrument: InstrumentCode
     version: str
     score: ScoreRead
-    flags: list[str]
+    flags: list[CheckinFlag]
     completed_at: datetime
     local_date: date = Field(description="The patient's local day it counts for.")
     enrollment_id: uuid.UUID | None
@@ -128,7 +130,7 @@ class CheckinRead(BaseModel):
     version: str
     answers: dict[str, int]
     score: ScoreRead
-    flags: list[str]
+    flags: list[CheckinFlag]
     completed_at: datetime
     local_date: date
     client_id: uuid.UUID | None

@@ -9,7 +9,9 @@ Invariants:
 - a missing item is not an error: it makes the result not scorable (`scorable=False`, `total`
   None, `missing` names the items), except where a cited rule allows prorating;
 - safety flags do not depend on scorability: PHQ-9 item 9 > 0 raises `self_harm_risk` even when
-  the rest of the questionnaire is unanswered;
+  the rest of the questionnaire is unanswered, and item 9 unanswered raises
+  `safety_item_missing` even when the total is prorated (a missing self-harm answer never passes
+  silently, docs/rules.md "PHQ-9");
 - totals are integers; PROMIS T-scores come from a lookup table (one decimal), never from a
   formula at request time.
 """
@@ -35,6 +37,9 @@ from app.checkins.instruments import (
 )
 
 SELF_HARM_RISK: Final = "self_harm_risk"
+SAFETY_ITEM_MISSING: Final = "safety_item_missing"
+# PHQ-9 item 9: thoughts of being better off dead or of self-harm (docs/rules.md "PHQ-9").
+PHQ9_SAFETY_ITEM: Final = "phq9_9"
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,9 +327,18 @@ def _promis(
 
 
 def score_phq9(answers: Mapping[str, int]) -> Score:
-    """PHQ-9 total 0-27 and band; item 9 > 0 flags self-harm risk whatever else is missing."""
-    flags = (SELF_HARM_RISK,) if answers.get("phq9_9", 0) > 0 else ()
-    return _banded(PHQ9, answers, PHQ9_BANDS, flags)
+    """PHQ-9 total 0-27 and band; item 9 > 0 flags self-harm risk whatever else is missing, and
+    item 9 unanswered flags that the safety question is missing (prorated or not)."""
+    return _banded(PHQ9, answers, PHQ9_BANDS, phq9_safety_flags(answers))
+
+
+def phq9_safety_flags(answers: Mapping[str, int]) -> tuple[str, ...]:
+    """docs/rules.md "PHQ-9": item 9 above 0 is a self-harm risk; item 9 unanswered is flagged
+    too, since proration would otherwise hide that the question went unanswered."""
+    item9 = answers.get(PHQ9_SAFETY_ITEM)
+    if item9 is None:
+        return (SAFETY_ITEM_MISSING,)
+    return (SELF_HARM_RISK,) if item9 > 0 else ()
 
 
 def score_gad7(answers: Mapping[str, int]) -> Score:

@@ -8,7 +8,8 @@ Invariants:
   and outcomes read it back, never rescore;
 - the instrument version is fixed within a care period: a check-in of another version than the
   one already used in the same active enrollment's care period is 409;
-- a PHQ-9 with item 9 above 0 opens one urgent alert in the same transaction as the check-in;
+- a PHQ-9 with item 9 above 0 opens one urgent alert, and one with item 9 unanswered one warning
+  alert, in the same transaction as the check-in (docs/rules.md "PHQ-9");
 - days are the patient's local days (their time zone); every read and write is audited in the
   same session.
 """
@@ -262,15 +263,18 @@ async def submit(
         _audit(session, principal=principal, patient=patient, action="read", resource_id=stored.id)
         return to_result(stored), False
     _audit(session, principal=principal, patient=patient, action="create", resource_id=row.id)
-    if scoring.SELF_HARM_RISK in row.flags:
-        await alerts_service.open_alert(
-            session,
-            principal=principal,
-            patient=patient,
-            spec=safety.alert_spec(
-                row.id, instrument=row.instrument, answers=body.answers, total=row.total
-            ),
-        )
+    await alerts_service.open_alerts(
+        session,
+        principal=principal,
+        patient=patient,
+        specs=safety.alert_specs(
+            row.id,
+            instrument=row.instrument,
+            answers=body.answers,
+            flags=row.flags,
+            total=row.total,
+        ),
+    )
     return to_result(row), True
 
 

@@ -225,6 +225,50 @@ async def test_item9_flag_even_when_not_scorable(app: FastAPI, client: httpx.Asy
     assert len(await _alerts(client, org.clinician.headers, patient.id)) == 1
 
 
+@pytest.mark.parametrize(
+    ("answers", "scorable", "total"),
+    [
+        # Prorated to "mild" from the 8 answered items: the total alone would hide the gap.
+        (dict.fromkeys(PHQ9_ITEMS[:8], 1), True, 9),
+        (dict.fromkeys(PHQ9_ITEMS[2:8], 1), False, None),
+    ],
+)
+async def test_phq9_item9_unanswered_is_flagged_with_one_warning_alert(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    answers: dict[str, int],
+    scorable: bool,
+    total: int | None,
+) -> None:
+    org = await make_org(app)
+    patient = await make_patient(app, org, enroll=enroll_bh(local_today(), "depression"))
+    client_id = str(uuid.uuid4())
+    response = await submit(client, patient.user, "me", "phq9", answers, client_id=client_id)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["flags"] == ["safety_item_missing"]
+    assert (body["score"]["scorable"], body["score"]["total"]) == (scorable, total)
+    assert "phq9_9" in body["score"]["missing"]
+    assert "crisis_resources" not in body  # nothing was said about self-harm
+
+    (alert,) = await _alerts(client, org.clinician.headers, patient.id)
+    assert (alert["kind"], alert["severity"], alert["status"], alert["source_id"]) == (
+        "safety_item_missing",
+        "warning",
+        "open",
+        body["id"],
+    )
+    assert alert["details"]["item"] == "phq9_9"
+    history = await client.get(_path("me"), headers=patient.user.headers)
+    assert history.json()["items"][0]["flags"] == ["safety_item_missing"]
+
+    # A retry opens no second alert.
+    again = await submit(client, patient.user, "me", "phq9", answers, client_id=client_id)
+    assert again.status_code == 200
+    assert again.json() == body
+    assert len(await _alerts(client, org.clinician.headers, patient.id)) == 1
+
+
 # --- Idempotency ---------------------------------------------------------------------------------
 
 

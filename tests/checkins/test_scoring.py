@@ -234,6 +234,8 @@ def test_phq9_one_missing_item_is_prorated(
         True,
     )
     assert result.missing == ("phq9_9",)
+    # The prorated total never hides that the self-harm question went unanswered.
+    assert result.flags == ("safety_item_missing",)
 
 
 def test_phq9_two_missing_items_not_scorable() -> None:
@@ -243,6 +245,11 @@ def test_phq9_two_missing_items_not_scorable() -> None:
     assert result == Score(
         instrument="phq9", version="1.0", scorable=False, missing=("phq9_3", "phq9_5")
     )
+
+
+@pytest.mark.parametrize("instrument", ["gad7", "promis_pi_6a", "whodas12", "pgic"])
+def test_safety_item_missing_is_phq9_only(instrument: str) -> None:
+    assert score(instrument, answers={}).flags == ()
 
 
 @pytest.mark.parametrize(
@@ -286,6 +293,12 @@ def test_gad7_two_missing_items_not_scorable() -> None:
         ({"phq9_9": 0}, (), False, None),
         # One missing item, prorated, still flagged.
         ({**dict.fromkeys(PHQ9_ITEMS[1:8], 0), "phq9_9": 1}, ("self_harm_risk",), True, 1),
+        # Item 9 itself unanswered: flagged, prorated (8 answered summing to 7 -> 7 x 9 / 8 =
+        # 7.875 -> 8, "mild") or not scorable; never silent (docs/rules.md "PHQ-9").
+        (dict.fromkeys(PHQ9_ITEMS[:8], 1) | {"phq9_1": 0}, ("safety_item_missing",), True, 8),
+        (dict.fromkeys(PHQ9_ITEMS[:8], 0), ("safety_item_missing",), True, 0),
+        (dict.fromkeys(PHQ9_ITEMS[1:8], 1), ("safety_item_missing",), False, None),
+        ({"phq9_difficulty": 2}, ("safety_item_missing",), False, None),
     ],
 )
 def test_phq9_item9_flag(
