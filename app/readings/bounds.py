@@ -1,8 +1,10 @@
 """The `from`/`to` of read-backs: parsing, local-day ranges, and the conditions they select.
 
 Invariants:
-- a bound is a date (a local day, inclusive) or a timestamp with an offset; anything else is a
-  422 naming the query field (docs/api.md "Readings");
+- a bound is a date (a local day, inclusive) or a timestamp with an offset, from 1900 to 2099
+  (`BOUND_PATTERN`, declared in the schema); anything else is a 422 naming the query field
+  (docs/api.md "Conventions", "Readings"), so no bound can overflow when it is converted or
+  widened by a day;
 - days are local days in the patient's IANA zone, fixed when stored (`local_date`): a New York
   patient's reading at 23:30 in New York counts for that New York day (docs/rules.md "Data
   rules");
@@ -15,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,8 +27,16 @@ from app.clock import local_today
 from app.errors import FieldError, Invalid
 from app.patients.models import Patient
 from app.readings.models import Reading
+from app.schemas import DAY_RANGE
 
 Bound = date | datetime
+
+# A day, or a timestamp with its offset (RFC 3339), in the years 1900-2099 (app.schemas.Day).
+BOUND_PATTERN = (
+    r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
+)
+_BOUND = re.compile(BOUND_PATTERN)
 
 # UTC offsets in use span -12:00..+14:00: a local day lies within a day either side of the
 # same UTC date, which lets date filters use the (patient, type, effective_at) index.
@@ -36,19 +47,14 @@ def parse_bound(raw: str | None, *, name: str) -> Bound | None:
     """A `from`/`to` query value: a date (local day) or a timestamp with offset."""
     if raw is None:
         return None
-    problem = f"{name} must be a date (YYYY-MM-DD) or a timestamp with an offset"
-    if len(raw) == 10:
+    problem = f"{name} must be a date (YYYY-MM-DD) or a timestamp with an offset, {DAY_RANGE}"
+    if _BOUND.fullmatch(raw) is not None:
         try:
-            return date.fromisoformat(raw)
-        except ValueError:
+            if len(raw) == 10:
+                return date.fromisoformat(raw)
+            return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:  # a day that does not exist (2026-02-30), an offset of 24 h or more
             pass
-    else:
-        try:
-            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed
     raise Invalid(
         f"Invalid query: {problem}.", fields=[FieldError(path=f"query.{name}", message=problem)]
     )

@@ -13,8 +13,10 @@ Invariants:
   readings and serialises the patient's writers in sequence order (`app/readings/feed.py`).
 - One result per item, in order: created, duplicate (with the stored id) or invalid (with its
   field errors); an invalid item never fails the others.
-- Values are stored in canonical units; `effective_at` at most 10 minutes in the future and in
-  2000 or later; a steps interval ends after it starts and within 25 hours (one local day).
+- Values are stored in canonical units; `effective_at` (and a steps `end_at`) from 2000-01-01
+  to 10 minutes from now (docs/rules.md "Data rules"): never converted before its year is known
+  to be convertible, so no timestamp can overflow; a steps interval ends after it starts and
+  within 25 hours (one local day).
 - Days are local days in the patient's IANA zone, fixed when stored, whatever zone the body
   names: a New York patient's reading at 23:30 in New York counts for that New York day, sent
   with `timezone: Asia/Tokyo` too (docs/rules.md "Data rules"). The body's `timezone` is kept
@@ -61,12 +63,14 @@ from app.readings.schemas import (
     StepsIn,
     first_problem_summary,
 )
+from app.schemas import FUTURE_TOLERANCE, utc_between
 
 READINGS = cast("Table", Reading.__table__)
 
 _audit = audit_service.Trail("reading")
 
-FUTURE_TOLERANCE = timedelta(minutes=10)
+# docs/rules.md "Data rules": no reading before 2000: a device whose clock was reset stamps
+# 1970-01-01 (the Unix epoch) or the like, and such a reading must not pass for a real one.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # A step interval is at most one local day, which lasts 25 hours when clocks fall back.
 MAX_STEPS_INTERVAL = timedelta(hours=25)
@@ -122,27 +126,25 @@ def prepare(
         )
     # Compared, hashed and stored in UTC: converted once, since every operation on the parsed
     # offset asks it for utcoffset() again.
-    offset = item.effective_at.utcoffset() or timedelta(0)
-    effective_at = item.effective_at.astimezone(UTC)
     latest = batch.now + FUTURE_TOLERANCE
-    if effective_at > latest:
-        return _problem(
-            index,
-            "effective_at",
-            f"effective_at {item.effective_at.isoformat()} is more than 10 minutes in the future",
-        )
-    if effective_at < EARLIEST:
-        return _problem(index, "effective_at", "effective_at must be in 2000 or later")
-    end_at = item.end_at.astimezone(UTC) if isinstance(item, StepsIn) else None
-    if end_at is not None:
+    effective_at = utc_between(
+        item.effective_at, name="effective_at", earliest=EARLIEST, latest=latest
+    )
+    if isinstance(effective_at, str):
+        return _problem(index, "effective_at", effective_at)
+    offset = item.effective_at.utcoffset() or timedelta(0)
+    end_at: datetime | None = None
+    if isinstance(item, StepsIn):
+        end = utc_between(item.end_at, name="end_at", earliest=EARLIEST, latest=latest)
+        if isinstance(end, str):
+            return _problem(index, "end_at", end)
+        end_at = end
         if not effective_at < end_at <= effective_at + MAX_STEPS_INTERVAL:
             return _problem(
                 index,
                 "end_at",
                 "end_at must be after effective_at and at most 25 hours later (one local day)",
             )
-        if end_at > latest:
-            return _problem(index, "end_at", "end_at is more than 10 minutes in the future")
 
     source = batch.provenance.resolve(item)
     if isinstance(source, FieldError):

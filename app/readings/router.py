@@ -14,7 +14,7 @@ from app.readings import deletion as deletion_service
 from app.readings import feed as feed_service
 from app.readings import ingest as ingest_service
 from app.readings import queries as queries_service
-from app.readings.bounds import parse_bound
+from app.readings.bounds import BOUND_PATTERN, parse_bound
 from app.readings.schemas import (
     BatchResult,
     ChangesPage,
@@ -26,24 +26,27 @@ from app.readings.schemas import (
     ReadingRead,
     ReadingType,
 )
-from app.schemas import data_response, json_response
+from app.schemas import JsonPattern, data_response, json_response
 
 router = APIRouter(prefix="/v1/patients/{patient_id}/readings", tags=["readings"])
 
+# Checked by parse_bound, with a sentence for a person rather than a regular expression.
+BoundText = Annotated[str, JsonPattern(BOUND_PATTERN)]
 FromQuery = Annotated[
-    str | None,
+    BoundText | None,
     Query(
         alias="from",
         max_length=40,
-        description="First local day (YYYY-MM-DD, inclusive) or a timestamp with offset.",
+        description="First local day (YYYY-MM-DD, inclusive) or a timestamp with offset,"
+        " 1900-2099.",
     ),
 ]
 ToQuery = Annotated[
-    str | None,
+    BoundText | None,
     Query(
         alias="to",
         max_length=40,
-        description="Last local day (YYYY-MM-DD, inclusive) or a timestamp with offset.",
+        description="Last local day (YYYY-MM-DD, inclusive) or a timestamp with offset, 1900-2099.",
     ),
 ]
 

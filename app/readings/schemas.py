@@ -67,7 +67,8 @@ class _ReadingBase(StrictModel):
         None, description="The client's id for this reading; a resend with it is a duplicate."
     )
     effective_at: AwareDatetime = Field(
-        description="When it was measured, RFC 3339 with an offset; at most 10 minutes ahead."
+        description="When it was measured, RFC 3339 with an offset: from 2000-01-01 to at most"
+        " 10 minutes ahead."
     )
     timezone: Timezone | None = Field(
         None,
