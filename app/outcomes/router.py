@@ -9,7 +9,6 @@ ruleset in use.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -32,13 +31,14 @@ from app.outcomes.schemas import (
 )
 from app.pagination import Cursor, Limit, Page
 from app.patients.dependencies import ReachablePatient, StaffPatient
+from app.schemas import Day
 
 router = APIRouter(tags=["outcomes"])
 
 
 AsOf = Annotated[
-    date | None,
-    Query(description="The day to judge on (the patient's local day); default: today."),
+    Day | None,
+    Query(description="The day to judge on (the patient's local day), 1900-2099; default: today."),
 ]
 Cohort = Annotated[
     int | None,
@@ -68,7 +68,7 @@ async def get_attainment(
     track: Annotated[Track | None, Query(description="One track; default: every track.")] = None,
     cohort: Cohort = None,
     as_of: Annotated[
-        date | None, Query(description="Count on this day; default: today (UTC).")
+        Day | None, Query(description="Count on this day, 1900-2099; default: today (UTC).")
     ] = None,
 ) -> TrackAttainment:
     """The organization's Outcome Attainment Rate, threshold and projected payment."""

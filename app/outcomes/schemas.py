@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.schemas import StrictModel
+from app.schemas import Day, StrictModel
 
 Status = Literal[
     "met", "on_track", "off_track", "insufficient_data", "no_baseline", "not_applicable"
@@ -151,10 +151,10 @@ class TrackAttainment(BaseModel):
 class ReportCreate(StrictModel):
     enrollment_id: uuid.UUID
     type: ReportType
-    report_date: date | None = Field(
+    report_date: Day | None = Field(
         None,
         description="The report date (the patient's local day): today by default; a past date "
-        "back-fills history; never in the future.",
+        "back-fills history; never in the future; 1900-2099.",
     )
 
 
