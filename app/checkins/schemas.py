@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StrictInt, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from app.clock import utcnow
-from app.schemas import StrictModel
+from app.schemas import FUTURE_TOLERANCE, StrictModel, utc_between
 
 InstrumentCode = Literal[
     "phq9", "gad7", "promis_pi_6a", "promis_pf_6b", "pain_nrs", "whodas12", "pgic", "daily"
@@ -16,16 +17,15 @@ InstrumentCode = Literal[
 # docs/rules.md "PHQ-9": item 9 above 0, or item 9 unanswered.
 CheckinFlag = Literal["self_harm_risk", "safety_item_missing"]
 
-MAX_FUTURE = timedelta(minutes=10)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _check_completed_at(value: datetime) -> datetime:
-    # Checked on the calendar fields first: converting year 1 or 9999 to UTC would overflow.
-    if not 2000 <= value.year <= 9000 or value < EARLIEST:
-        raise ValueError("must be a time after 2000-01-01")
-    if value > utcnow() + MAX_FUTURE:
-        raise ValueError("must not be in the future (more than 10 minutes ahead of the server)")
+    within = utc_between(
+        value, name="completed_at", earliest=EARLIEST, latest=utcnow() + FUTURE_TOLERANCE
+    )
+    if isinstance(within, str):
+        raise PydanticCustomError("time_range", within)
     return value
 
 

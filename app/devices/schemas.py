@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from app.schemas import ReadModel, StrictModel
+from app.schemas import ReadModel, StrictModel, TextLine
 
 DeviceKind = Literal["bp_cuff", "glucometer", "cgm", "scale", "wearable"]
 # docs/rules.md "Data rules": only an upper-arm cuff makes eligible blood pressure.
@@ -23,9 +23,9 @@ DEFAULT_SAMPLING_MINUTES: Final = 5
 
 class DeviceCreate(StrictModel):
     kind: DeviceKind
-    manufacturer: str = Field(min_length=1, max_length=100)
-    model: str = Field(min_length=1, max_length=100)
-    serial: str | None = Field(None, max_length=100)
+    manufacturer: Annotated[str, TextLine(max_length=100)]
+    model: Annotated[str, TextLine(max_length=100)]
+    serial: Annotated[str, TextLine(max_length=100)] | None = None
     validated: bool = Field(
         False,
         description="Staff only: the device is clinically validated (required for BP to count)."

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.clock import utc_today
-from app.schemas import Name, ReadModel, StrictModel, Timezone
+from app.schemas import EMAIL_PATTERN, Day, Name, ReadModel, StrictModel, TextLine, Timezone
 
 Sex = Literal["female", "male", "other", "unknown"]
 Track = Literal["eCKM", "CKM", "MSK", "BH"]
@@ -148,20 +149,44 @@ class ReferringClinician(StrictModel):
 
     name: Name
     npi: NPI | None = None
-    organization: str | None = Field(None, min_length=1, max_length=200)
+    organization: Annotated[str, TextLine(max_length=200)] | None = None
     direct_address: str | None = Field(
         None,
         max_length=320,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        pattern=EMAIL_PATTERN,
         description="Direct secure-messaging address for the updates.",
     )
+
+
+# docs/api.md "Patients and enrollments": a care period starts at most two years before today
+# (UTC), so a period whose end-of-period report is still due (day 425) can be entered late, and
+# at most a year after; anything further is a typing slip (the year 9999), not a care period.
+START_DATE_BACK = timedelta(days=730)
+START_DATE_AHEAD = timedelta(days=365)
+
+
+def _check_start_date(value: date) -> date:
+    today = utc_today()
+    first, last = today - START_DATE_BACK, today + START_DATE_AHEAD
+    if not first <= value <= last:
+        raise PydanticCustomError(
+            "start_date_range",
+            "must be from two years before today to a year after, {first} to {last}",
+            {"first": first.isoformat(), "last": last.isoformat()},
+        )
+    return value
+
+
+StartDate = Annotated[Day, AfterValidator(_check_start_date)]
 
 
 class EnrollmentCreate(StrictModel):
     track: Track
     conditions: list[Condition] = Field(min_length=1, max_length=12)
     region: Region | None = Field(None, description="Body region, for chronic_msk_pain (MSK).")
-    start_date: date
+    start_date: StartDate = Field(
+        description="Day 1 of the care period: from two years before today (UTC) to a year after."
+    )
     period: Period = "initial"
     control_group: bool = Field(
         False, description="Randomised into the control group: no OAP, not in attainment."
