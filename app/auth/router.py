@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
-from pydantic import ValidationError
+from pydantic import ValidationError, WithJsonSchema
 
 from app.auth import service as auth_service
 from app.auth.dependencies import (
@@ -21,11 +21,56 @@ from app.auth.schemas import (
     TokenResponse,
 )
 from app.db import SessionDep
-from app.errors import BadRequest, error_responses
+from app.errors import BadRequest, FieldError, error_responses
+from app.schemas import CONTROL_CHAR, NO_CONTROL_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
-OptionalForm = Annotated[str | None, Form(max_length=4096)]
+# The longest value of each token form field. A malformed field is a 400 `invalid_request`
+# (RFC 6749 section 5.2), not FastAPI's 422: the limits are declared in the schema here and
+# enforced by `_refuse_malformed`. `username` is an email (320) or a generated login; `client_id`
+# is a device's (64, app/auth/credentials.py).
+FORM_LIMITS = {
+    "grant_type": 64,
+    "username": 320,
+    "password": 4096,
+    "refresh_token": 4096,
+    "client_id": 64,
+    "client_secret": 256,
+}
+
+
+def _declared(name: str) -> WithJsonSchema:
+    schema: dict[str, Any] = {"type": "string", "maxLength": FORM_LIMITS[name]}
+    if name != "password":
+        schema["pattern"] = NO_CONTROL_PATTERN
+    return WithJsonSchema(schema)
+
+
+GrantTypeForm = Annotated[Annotated[str, _declared("grant_type")] | None, Form()]
+UsernameForm = Annotated[Annotated[str, _declared("username")] | None, Form()]
+PasswordForm = Annotated[Annotated[str, _declared("password")] | None, Form()]
+RefreshTokenForm = Annotated[Annotated[str, _declared("refresh_token")] | None, Form()]
+ClientIdForm = Annotated[Annotated[str, _declared("client_id")] | None, Form()]
+ClientSecretForm = Annotated[Annotated[str, _declared("client_secret")] | None, Form()]
+
+
+def _refuse_malformed(form: dict[str, str | None]) -> None:
+    """400 `invalid_request` naming each field that is too long or holds a control character
+    (NUL and the like: lookups would fail on PostgreSQL); a password may hold any character."""
+    problems = []
+    for name, value in form.items():
+        if value is None:
+            continue
+        if len(value) > FORM_LIMITS[name]:
+            problems.append(
+                FieldError(path=name, message=f"must be at most {FORM_LIMITS[name]} characters")
+            )
+        elif name != "password" and CONTROL_CHAR.search(value):
+            problems.append(FieldError(path=name, message="must not contain control characters"))
+    if problems:
+        summary = "; ".join(f"{p.path} {p.message}" for p in problems)
+        raise BadRequest(f"Malformed request: {summary}.", error="invalid_request", fields=problems)
 
 
 def _missing(*names: str) -> BadRequest:
@@ -40,15 +85,25 @@ async def issue_token(
     passwords: PasswordsDep,
     settings: SettingsDep,
     client: ClientAddressDep,
-    grant_type: OptionalForm = None,
-    username: OptionalForm = None,
-    password: OptionalForm = None,
-    refresh_token: OptionalForm = None,
-    client_id: OptionalForm = None,
-    client_secret: OptionalForm = None,
+    grant_type: GrantTypeForm = None,
+    username: UsernameForm = None,
+    password: PasswordForm = None,
+    refresh_token: RefreshTokenForm = None,
+    client_id: ClientIdForm = None,
+    client_secret: ClientSecretForm = None,
 ) -> TokenResponse:
     """OAuth 2.0 token endpoint (form-encoded): password, refresh_token, client_credentials."""
     response.headers["Cache-Control"] = "no-store"
+    _refuse_malformed(
+        {
+            "grant_type": grant_type,
+            "username": username,
+            "password": password,
+            "refresh_token": refresh_token,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+    )
     if grant_type == "password":
         if not username or not password:
             raise _missing("username", "password")
