@@ -9,7 +9,9 @@ period and type, so pages are stable), and every patient shown is audited.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +19,7 @@ from app.audit import service as audit_service
 from app.auth.principal import Principal
 from app.clock import local_today
 from app.outcomes.evaluation import Evaluated, current_subjects, evaluate_subjects
-from app.outcomes.rules import Ruleset, Track
+from app.outcomes.rules import REPORT_TYPES, Ruleset, Track
 from app.outcomes.schemas import (
     PatientReporting,
     PeriodReporting,
@@ -77,6 +79,21 @@ def _key(item: WorklistItem) -> list[str]:
     return [item.closes.isoformat(), str(item.patient_id), str(item.enrollment_id), item.type]
 
 
+def _after(cursor: str) -> list[str]:
+    """The key a worklist cursor holds: a closing day, a patient, a period and a report type."""
+    after = decode_cursor(cursor, length=4)
+    closes, patient_id, enrollment_id, report_type = after
+    try:
+        date.fromisoformat(closes)
+        uuid.UUID(patient_id)
+        uuid.UUID(enrollment_id)
+    except ValueError:
+        raise invalid_cursor() from None
+    if report_type not in REPORT_TYPES or len(closes) != len("YYYY-MM-DD"):
+        raise invalid_cursor()
+    return after
+
+
 def _items(
     evaluated: Sequence[Evaluated], *, statuses: Sequence[WindowStatus]
 ) -> list[WorklistItem]:
@@ -115,11 +132,7 @@ async def worklist(
     cursor: str | None,
 ) -> Page[WorklistItem]:
     """The organization's reporting windows to act on, soonest closing first."""
-    after: list[str] | None = None
-    if cursor is not None:
-        after = decode_cursor(cursor)
-        if len(after) != 4:
-            raise invalid_cursor()
+    after = _after(cursor) if cursor is not None else None
     patients = list(await session.scalars(reach.reachable_patients(principal)))
     subjects = await current_subjects(session, patients=patients, track=track, rules=rules)
     evaluated = await evaluate_subjects(session, rules=rules, subjects=subjects)

@@ -21,7 +21,7 @@ from app.db import flush_or_conflict
 from app.errors import Conflict, Forbidden
 from app.outcomes import panel as outcomes_panel
 from app.outcomes.rules import Ruleset
-from app.pagination import decode_cursor, encode_cursor, keyset_page
+from app.pagination import decode_cursor, encode_cursor, invalid_cursor, keyset_page
 from app.patients.models import Enrollment, Patient
 from app.patients.reach import reachable_patients
 from app.patients.schemas import (
@@ -215,7 +215,11 @@ def _page_by_need(
 
     ordered = sorted(patients, key=key)
     if cursor is not None:
-        after = tuple(decode_cursor(cursor))
+        after = tuple(decode_cursor(cursor, length=2 if order == "newest" else 4))
+        try:  # a key this server wrote ends with the patient's id
+            uuid.UUID(after[-1])
+        except ValueError:
+            raise invalid_cursor() from None
         ordered = [p for p in ordered if key(p) > after]
     page = ordered[:limit]
     more = len(ordered) > limit
