@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from app.auth.passwords import Passwords
 from app.organizations import service as organizations_service
+from tests.dates import start_day
 
 
 async def _token(client: httpx.AsyncClient, **form: str) -> dict[str, str]:
@@ -108,20 +109,21 @@ async def test_bootstrap_to_device(app: FastAPI, client: httpx.AsyncClient) -> N
     assert own.json()["activated"] is True
 
     enroll_url = f"/v1/patients/{patient_id}/enrollments"
-    body = {"track": "eCKM", "conditions": ["hypertension"], "start_date": "2026-07-05"}
+    body = {"track": "eCKM", "conditions": ["hypertension"], "start_date": start_day()}
     first = await client.post(enroll_url, json=body, headers=clinician)
     assert first.status_code == 201, first.text
-    assert first.json()["end_date"] == "2027-07-04"
+    # Day 365 is the care period's last day.
+    assert first.json()["end_date"] == start_day(364)
     assert first.json()["status"] == "active"
     assert (await client.post(enroll_url, json=body, headers=clinician)).status_code == 409
-    lipids_only = {"track": "eCKM", "conditions": ["dyslipidemia"], "start_date": "2026-07-05"}
+    lipids_only = {"track": "eCKM", "conditions": ["dyslipidemia"], "start_date": start_day()}
     rejected = await client.post(enroll_url, json=lipids_only, headers=clinician)
     assert rejected.status_code == 422
     assert "eCKM requires hypertension" in rejected.json()["detail"]
     follow_on = {
         "track": "MSK",
         "conditions": ["chronic_msk_pain"],
-        "start_date": "2026-07-05",
+        "start_date": start_day(),
         "period": "follow_on",
     }
     msk = await client.post(enroll_url, json=follow_on, headers=clinician)

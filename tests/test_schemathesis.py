@@ -28,12 +28,13 @@ from sqlalchemy import select
 from app.main import create_app
 from app.patients.models import Enrollment
 from tests.conftest import TEST_DATABASE_URL, make_settings, truncate_all
+from tests.dates import start_day
 from tests.factories import make_org, make_patient
 
 if TYPE_CHECKING:
     from schemathesis.specs.openapi.schemas import OpenApiCase
 
-ENROLL = {"track": "eCKM", "conditions": ["hypertension"], "start_date": "2026-07-05"}
+ENROLL = {"track": "eCKM", "conditions": ["hypertension"], "start_date": start_day()}
 ROLES = ("clinician", "patient")
 
 

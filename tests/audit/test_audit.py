@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.audit.models import AuditEvent
+from tests.dates import start_day
 from tests.factories import make_org, make_patient
 
 
@@ -36,7 +37,7 @@ async def test_failed_request_leaves_no_event(app: FastAPI, client: httpx.AsyncC
     patient = await make_patient(app, org)
     async with app.state.sessionmaker() as session:
         before = await session.scalar(select(func.count()).select_from(AuditEvent))
-    body = {"track": "eCKM", "conditions": ["hypertension"], "start_date": "2026-07-05"}
+    body = {"track": "eCKM", "conditions": ["hypertension"], "start_date": start_day()}
     url = f"/v1/patients/{patient.id}/enrollments"
     assert (await client.post(url, json=body, headers=org.clinician.headers)).status_code == 201
     assert (await client.post(url, json=body, headers=org.clinician.headers)).status_code == 409

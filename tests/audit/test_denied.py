@@ -23,6 +23,7 @@ from app.auth.principal import Principal
 from app.db import SessionDep, on_error
 from app.errors import AppError, Conflict, NotFound
 from tests.conftest import is_postgres
+from tests.dates import start_day
 from tests.factories import OrgWorld, PatientWorld, make_org, make_patient
 
 
@@ -143,7 +144,7 @@ async def test_allowed_and_anonymous_requests_record_no_denial(
         await client.get(f"/v1/patients/{patient.id}", headers=org.clinician.headers)
     ).status_code == 200
     # A 409 is no denial: nothing of it is kept.
-    body = {"track": "eCKM", "conditions": ["hypertension"], "start_date": "2026-07-05"}
+    body = {"track": "eCKM", "conditions": ["hypertension"], "start_date": start_day()}
     url = f"/v1/patients/{patient.id}/enrollments"
     assert (await client.post(url, json=body, headers=org.clinician.headers)).status_code == 201
     assert (await client.post(url, json=body, headers=org.clinician.headers)).status_code == 409

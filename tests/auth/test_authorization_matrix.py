@@ -19,10 +19,11 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.auth.dependencies import RequireRole
 from app.patients.dependencies import RequirePatient
+from tests.dates import start_day
 from tests.factories import Actor, make_org, make_patient
 
 PUBLIC_PREFIXES = ("/v1/auth/",)
-ENROLL = {"track": "eCKM", "conditions": ["hypertension"], "start_date": "2026-07-05"}
+ENROLL = {"track": "eCKM", "conditions": ["hypertension"], "start_date": start_day()}
 
 
 def _guards(dependant: Dependant) -> Iterator[object]:

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from app.clock import utcnow
 from app.patients.models import Patient
+from tests.dates import start_day
 from tests.factories import make_org, make_patient
 
 NEW_PATIENT = {
@@ -156,8 +157,8 @@ async def test_patch_changes_only_sent_fields(app: FastAPI, client: httpx.AsyncC
 
 async def test_list_filters_by_track_and_paginates(app: FastAPI, client: httpx.AsyncClient) -> None:
     org = await make_org(app)
-    bh = {"track": "BH", "conditions": ["depression"], "start_date": "2026-07-05"}
-    msk = {"track": "MSK", "conditions": ["chronic_msk_pain"], "start_date": "2026-07-05"}
+    bh = {"track": "BH", "conditions": ["depression"], "start_date": start_day()}
+    msk = {"track": "MSK", "conditions": ["chronic_msk_pain"], "start_date": start_day()}
     in_bh = [await make_patient(app, org, enroll=bh) for _ in range(3)]
     await make_patient(app, org, enroll=msk)
     page = (
@@ -184,7 +185,7 @@ async def test_enrollment_lifecycle(app: FastAPI, client: httpx.AsyncClient) -> 
     url = f"/v1/patients/{patient.id}/enrollments"
     eckm = await client.post(
         url,
-        json={"track": "eCKM", "conditions": ["hypertension"], "start_date": "2026-07-05"},
+        json={"track": "eCKM", "conditions": ["hypertension"], "start_date": start_day()},
         headers=org.clinician.headers,
     )
     msk = await client.post(
@@ -193,7 +194,7 @@ async def test_enrollment_lifecycle(app: FastAPI, client: httpx.AsyncClient) -> 
             "track": "MSK",
             "conditions": ["chronic_msk_pain"],
             "region": "knee",
-            "start_date": "2026-08-01",
+            "start_date": start_day(27),
         },
         headers=org.clinician.headers,
     )
@@ -205,7 +206,7 @@ async def test_enrollment_lifecycle(app: FastAPI, client: httpx.AsyncClient) -> 
         json={
             "track": "CKM",
             "conditions": ["diabetes", "hypertension"],
-            "start_date": "2026-09-01",
+            "start_date": start_day(58),
         },
         headers=org.clinician.headers,
     )
@@ -235,7 +236,7 @@ async def test_enrollment_lifecycle(app: FastAPI, client: httpx.AsyncClient) -> 
     # After disenrolling, a new MSK enrollment may start.
     renewed = await client.post(
         url,
-        json={"track": "MSK", "conditions": ["chronic_msk_pain"], "start_date": "2027-01-01"},
+        json={"track": "MSK", "conditions": ["chronic_msk_pain"], "start_date": start_day(180)},
         headers=org.clinician.headers,
     )
     assert renewed.status_code == 201
