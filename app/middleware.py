@@ -18,6 +18,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_response
+from app.logs import describe
 
 log = logging.getLogger("access_rpm")
 
@@ -74,10 +75,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unhandled error (request_id=%s)", request_id)
+        except Exception as exc:
+            # Types and frames only: a message may carry a patient's value (`app.logs`).
+            log.error("unhandled error (request_id=%s): %s", request_id, describe(exc))
             if response_started:
-                raise
+                # Too late for a 500; re-raising would let the server log the message itself.
+                return
             response = error_response(
                 500, error="InternalError", detail="Something went wrong on our side."
             )
