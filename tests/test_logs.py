@@ -62,8 +62,9 @@ async def test_a_database_error_carrying_a_bound_value_is_logged_without_it(
 
 
 def test_describe_names_types_and_frames_only() -> None:
+    values: dict[str, str] = {}
     try:
-        {}[SECRET]
+        values[SECRET]
     except KeyError as exc:
         described = describe(exc)
     assert described.startswith("builtins.KeyError at ")
