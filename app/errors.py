@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 
 class FieldError(BaseModel):
@@ -175,11 +176,37 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+# The methods a route can have (RFC 9110 section 9, and PATCH of RFC 5789).
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def allowed_methods(request: Request) -> str:
+    """The `Allow` of a 405: every method some route answers at the request's path.
+
+    Starlette names only the first matching route's methods, but one path is often served by
+    several routes (GET and POST `/v1/patients`), and RFC 9110 (15.5.6) asks for all of them.
+    Each method is tried against the routes' own `matches`, so path convertors (`:uuid`) and
+    included routers count exactly as they do when routing.
+    """
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_ERROR_CODES.get(exc.status_code, "Error")
     detail = exc.detail if isinstance(exc.detail, str) else code
-    return error_response(exc.status_code, error=code, detail=detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return error_response(exc.status_code, error=code, detail=detail, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -133,6 +134,31 @@ async def test_bad_query_parameter_is_422(app: FastAPI, client: httpx.AsyncClien
 async def test_unknown_route_and_method(client: httpx.AsyncClient) -> None:
     _assert_shape(await client.get("/v1/nothing-here"), 404, "NotFound")
     _assert_shape(await client.delete("/healthz"), 405, "MethodNotAllowed")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        # One path, two routes: Starlette alone names only the first route's methods.
+        ("OPTIONS", "/v1/patients", "GET, POST"),
+        ("DELETE", "/v1/patients/me/readings", "GET, POST"),
+        ("OPTIONS", "/v1/patients/me/devices/{id}", "PATCH, DELETE"),
+        # Literal siblings of `{reading_id}` are not taken for a malformed id (a 422).
+        ("DELETE", "/v1/patients/me/readings/batch", "POST"),
+        ("DELETE", "/v1/patients/me/readings/daily", "GET"),
+        ("PUT", "/v1/patients/me/readings/{id}", "DELETE"),
+    ],
+)
+async def test_405_allows_every_method_of_the_path(
+    client: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    response = await client.request(method, path.format(id=uuid.uuid4()))
+    _assert_shape(response, 405, "MethodNotAllowed")
+    assert response.headers["allow"] == allow
+
+
+async def test_a_reading_id_that_is_no_uuid_is_no_route(client: httpx.AsyncClient) -> None:
+    _assert_shape(await client.delete("/v1/patients/me/readings/nonsense"), 404, "NotFound")
 
 
 async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:

@@ -162,8 +162,10 @@ async def glucose_metrics(
     )
 
 
+# `:uuid` routes only ids here, so DELETE on a sibling (`/batch`, `/daily`) is the 405 it is
+# rather than a 422 for an id that was never meant; the schema's path stays `{reading_id}`.
 @router.delete(
-    "/{reading_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
+    "/{reading_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
 )
 async def delete_reading(
     reading_id: uuid.UUID,
