@@ -37,7 +37,8 @@ def _routes(app: FastAPI) -> list[tuple[str, str, frozenset[str], bool]]:
     """(method, path, allowed roles, patient-scoped) for every /v1 route."""
     found = []
     for context in iter_route_contexts(app.routes):
-        route, path = context.original_route, context.path or ""
+        # The path as documented: `{reading_id}`, not its routing form `{reading_id:uuid}`.
+        route, path = context.original_route, context.path_format or ""
         if not isinstance(route, APIRoute) or not path.startswith("/v1/"):
             continue
         if path.startswith(PUBLIC_PREFIXES) or path == "/v1/me":
