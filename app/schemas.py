@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, Any
-from zoneinfo import available_timezones
+from importlib import resources
+from typing import Annotated, Any, ClassVar
 
 from fastapi import Response
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,6 +23,8 @@ from pydantic import (
     GetJsonSchemaHandler,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
+    field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
@@ -34,13 +38,50 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _keep_set_in_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    # Declares `NOT_NULL`: such a field is either left out or a value (no null, no null default).
+    for name in getattr(model, "NOT_NULL", ()):
+        field = schema["properties"][name]
+        field.pop("default", None)
+        branches = [b for b in field.pop("anyOf") if b != {"type": "null"}]
+        if len(branches) == 1:
+            field.update(branches[0])
+        else:
+            field["anyOf"] = branches
+
+
+class PatchModel(StrictModel):
+    """A PATCH body: a field left out stays as it is. The fields in `NOT_NULL` hold a value every
+    record keeps (a name, a flag), so they may be left out but not set to null; the schema says
+    so, and null is a 422 naming the field."""
+
+    model_config = ConfigDict(json_schema_extra=_keep_set_in_schema)
+    NOT_NULL: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.NOT_NULL:
+            raise PydanticCustomError("not_null", "cannot be null; leave it out to keep it")
+        return value
+
+
 class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
 @lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """The IANA zones a patient or a reading may name: the tzdata package's list (a pinned
+    dependency, and where `zoneinfo.available_timezones()` starts), so every host accepts, and
+    the schema lists, the same zones; a host's own extra files (`localtime`) name no place."""
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return tuple(sorted(listed.split()))
+
+
+@lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(timezone_names())
 
 
 def _check_timezone(name: str) -> str:
@@ -49,7 +90,53 @@ def _check_timezone(name: str) -> str:
     return name
 
 
-Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_check_timezone)]
+def _timezone_pattern() -> str:
+    # A pattern rather than an `enum`: a schema tool enumerates an enum's every value for every
+    # field that holds one, some 600 requests per reading type. Names are grouped by area
+    # (`America/(Adak|...)`), which keeps the pattern short for tools that parse it often.
+    return f"^({_alternatives(timezone_names())})$"
+
+
+def _alternatives(names: Iterable[str]) -> str:
+    leaves: list[str] = []
+    areas: dict[str, list[str]] = {}
+    for name in names:
+        area, slash, rest = name.partition("/")
+        if slash:
+            areas.setdefault(area, []).append(rest)
+        else:
+            leaves.append(name)
+    parts = [
+        *map(_literal, leaves),
+        *(f"{_literal(area)}/({_alternatives(rest)})" for area, rest in areas.items()),
+    ]
+    return "|".join(parts)
+
+
+def _literal(text: str) -> str:
+    # "+" (Etc/GMT+5) is the one character of the zone names a pattern reads as syntax.
+    return text.replace("+", r"\+")
+
+
+class _TimezoneName:
+    """A `str` naming an IANA zone; the schema lists them once, as the component `Timezone`."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        listed = core_schema.str_schema(
+            max_length=64,
+            metadata={
+                "pydantic_js_updates": {
+                    "pattern": _timezone_pattern(),
+                    "description": "The name of an IANA time zone (for example America/New_York):"
+                    " one of those of the tz database the server runs, which the pattern lists.",
+                }
+            },
+        )
+        return core_schema.no_info_after_validator_function(_check_timezone, listed, ref="Timezone")
+
+
+Timezone = Annotated[str, _TimezoneName]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,16 +259,39 @@ Password = Annotated[
 # overflow the moment they are converted or shifted by a day.
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2099, 12, 31)
-DAY_PATTERN = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
-_DAY_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DAY_RANGE = f"between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
+# The schema's statement of these days and times, exactly what the validators below accept: a day
+# of 1900-2099 that the calendar has (29 February in leap years only: 2000 is one, 1900 is not),
+# and RFC 3339 times of day and offsets (hours 00-23, no leap second, as Python reads them); a
+# timestamp is RFC 3339's `date-time`, with its "T".
+_YEAR = "(19|20)[0-9]{2}"
+CALENDAR_DAY = (
+    f"({_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+    f"|{_YEAR}-(0[13-9]|1[0-2])-(29|30)"
+    f"|{_YEAR}-(0[13578]|1[02])-31"
+    "|(19|20)(0[48]|[2468][048]|[13579][26])-02-29"
+    "|2000-02-29)"
+)
+HOUR_MINUTE = "([01][0-9]|2[0-3]):[0-5][0-9]"
+SECONDS = r":[0-5][0-9](\.[0-9]{1,6})?"
+OFFSET = f"(Z|[+-]{HOUR_MINUTE})"
+DAY_PATTERN = f"^{CALENDAR_DAY}$"
+TIMESTAMP_PATTERN = f"^{CALENDAR_DAY}T{HOUR_MINUTE}{SECONDS}{OFFSET}$"
+# The shapes checked before parsing (the parser then refuses days the calendar lacks, and the
+# range checks the years), so each refusal reads as a sentence rather than as the pattern.
+_DAY_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIMESTAMP_SHAPE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
-def _day_format(value: Any) -> Any:
-    # A date as YYYY-MM-DD only (pydantic would also take a timestamp at midnight).
-    if isinstance(value, str) and not _DAY_FORMAT.fullmatch(value):
-        raise PydanticCustomError("day_format", "must be a date (YYYY-MM-DD)")
-    return value
+def day_text(value: Any) -> Any:
+    """A date as YYYY-MM-DD text only: pydantic would also take a timestamp at midnight, or a
+    number as seconds since 1970."""
+    if isinstance(value, date) or (isinstance(value, str) and _DAY_SHAPE.fullmatch(value)):
+        return value
+    raise PydanticCustomError("day_format", "must be a date (YYYY-MM-DD)")
 
 
 def _check_day(value: date) -> date:
@@ -191,7 +301,27 @@ def _check_day(value: date) -> date:
 
 
 Day = Annotated[
-    date, BeforeValidator(_day_format), AfterValidator(_check_day), JsonPattern(DAY_PATTERN)
+    date, BeforeValidator(day_text), AfterValidator(_check_day), JsonPattern(DAY_PATTERN)
+]
+
+
+def _timestamp_text(value: Any) -> Any:
+    # RFC 3339 text only: pydantic would also take a number (or digits) as seconds since 1970,
+    # and a time without seconds.
+    if isinstance(value, datetime) or (
+        isinstance(value, str) and _TIMESTAMP_SHAPE.fullmatch(value)
+    ):
+        return value
+    raise PydanticCustomError(
+        "timestamp_format",
+        "must be a timestamp with an offset (RFC 3339, e.g. 2026-03-10T23:30:00-04:00)",
+    )
+
+
+# A moment a person or device recorded; the caller checks its window (2000 to a few minutes
+# from now for measurements, which also keeps it inside the declared years).
+Timestamp = Annotated[
+    AwareDatetime, BeforeValidator(_timestamp_text), JsonPattern(TIMESTAMP_PATTERN)
 ]
 
 # A measurement may be stamped up to this far ahead of the server's clock (a device's clock runs

@@ -1,11 +1,14 @@
 """Who qualifies for which track (docs/rules.md "Tracks and qualifying conditions"); pure rules.
 
 `enrollment_problem` returns the violated rule as a sentence, or None when the enrollment is valid.
+`json_schema` states the same rules for the OpenAPI document; a property test holds the two to
+the same verdict on every body.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 ECKM_CONDITIONS = frozenset(
     {"hypertension", "dyslipidemia", "obesity", "overweight_central", "prediabetes"}
@@ -20,10 +23,11 @@ TRACK_CONDITIONS = {
     "MSK": frozenset({"chronic_msk_pain"}),
     "BH": frozenset({"depression", "anxiety"}),
 }
-MUTUALLY_EXCLUSIVE = (
-    frozenset({"obesity", "overweight_central"}),  # BMI >= 30 vs 25-29.99
-    frozenset({"ckd_3a", "ckd_3b"}),
-)
+# Obesity and overweight with central obesity are one eCKM criterion (BMI >= 30 vs 25-29.99).
+WEIGHT_CRITERION = frozenset({"obesity", "overweight_central"})
+MUTUALLY_EXCLUSIVE = (WEIGHT_CRITERION, frozenset({"ckd_3a", "ckd_3b"}))
+# Without hypertension, eCKM needs two of these criteria.
+ECKM_CRITERIA: tuple[str | frozenset[str], ...] = ("dyslipidemia", WEIGHT_CRITERION, "prediabetes")
 NO_FOLLOW_ON = frozenset({"MSK"})
 
 
@@ -47,8 +51,7 @@ def enrollment_problem(
         if pair <= set(conditions):
             return f"{' and '.join(sorted(pair))} exclude each other; list the one that applies."
     if track == "eCKM" and "hypertension" not in conditions:
-        # Obesity and overweight with central obesity are one criterion, counted once.
-        criteria = {"weight" if c in ("obesity", "overweight_central") else c for c in conditions}
+        criteria = {"weight" if c in WEIGHT_CRITERION else c for c in conditions}
         if len(criteria) < 2:
             return (
                 "eCKM requires hypertension, or two or more of: dyslipidemia, obesity (or "
@@ -61,3 +64,47 @@ def enrollment_problem(
     if period == "follow_on" and track in NO_FOLLOW_ON:
         return f"{track} has no follow-on care period."
     return None
+
+
+def _has(condition: str | frozenset[str]) -> dict[str, Any]:
+    if isinstance(condition, str):
+        return {"contains": {"const": condition}}
+    return {"contains": {"enum": sorted(condition)}}
+
+
+def _all(*schemas: dict[str, Any]) -> dict[str, Any]:
+    return {"allOf": list(schemas)}
+
+
+def json_schema(schema: dict[str, Any]) -> None:
+    """Adds `enrollment_problem`'s rules to an enrollment body's JSON schema: conditions listed
+    once, no two that exclude each other, and per track (one `oneOf` branch each) its conditions,
+    what it requires of them, whether it takes a region and a follow-on period."""
+    conditions = schema["properties"]["conditions"]
+    conditions["uniqueItems"] = True
+    conditions["not"] = {"anyOf": [_all(*(_has(c) for c in sorted(p))) for p in MUTUALLY_EXCLUSIVE]}
+    requires = {
+        "eCKM": {
+            "anyOf": [
+                _has("hypertension"),
+                *(
+                    _all(_has(first), _has(second))
+                    for i, first in enumerate(ECKM_CRITERIA)
+                    for second in ECKM_CRITERIA[i + 1 :]
+                ),
+            ]
+        },
+        "CKM": _has(CKM_QUALIFYING),
+    }
+    branches = []
+    for track, allowed in TRACK_CONDITIONS.items():
+        properties: dict[str, Any] = {
+            "track": {"const": track},
+            "conditions": {"items": {"enum": sorted(allowed)}, **requires.get(track, {})},
+        }
+        if track != "MSK":
+            properties["region"] = {"type": "null"}
+        if track in NO_FOLLOW_ON:
+            properties["period"] = {"const": "initial"}
+        branches.append({"properties": properties})
+    schema["oneOf"] = branches

@@ -211,7 +211,7 @@ async def update_enrollment(
     """Set the control-group flag or the referring clinician (staff)."""
     enrollment = await owned(session, patient=patient, enrollment_id=enrollment_id)
     changes = body.model_dump(exclude_unset=True)
-    if "control_group" in changes and changes["control_group"] is not None:
+    if "control_group" in changes:
         enrollment.control_group = changes["control_group"]
     if "referring_clinician" in changes:
         clinician = body.referring_clinician

@@ -5,11 +5,31 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+)
 from pydantic_core import PydanticCustomError
 
 from app.clock import utc_today
-from app.schemas import EMAIL_PATTERN, Day, Name, ReadModel, StrictModel, TextLine, Timezone
+from app.patients import eligibility
+from app.schemas import (
+    DAY_PATTERN,
+    EMAIL_PATTERN,
+    Day,
+    JsonPattern,
+    Name,
+    PatchModel,
+    ReadModel,
+    StrictModel,
+    TextLine,
+    Timezone,
+    day_text,
+)
 
 Sex = Literal["female", "male", "other", "unknown"]
 Track = Literal["eCKM", "CKM", "MSK", "BH"]
@@ -32,18 +52,25 @@ Period = Literal["initial", "follow_on"]
 EnrollmentStatus = Literal["active", "completed", "disenrolled"]
 DisenrollReason = Literal["relocated", "loss_of_contact", "no_longer_eligible", "patient_initiated"]
 
-# CMS Medicare Beneficiary Identifier format: 11 characters, letters exclude S, L, O, I, B, Z.
-_MBI = re.compile(
-    r"^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]"
-    r"[0-9][AC-HJKMNP-RT-Y]{2}[0-9]{2}$"
-)
+# CMS Medicare Beneficiary Identifier: 11 characters, each position a digit, a letter or either;
+# the letters exclude S, L, O, I, B, Z (CMS, "Understanding the Medicare Beneficiary Identifier
+# (MBI) Format"). People write it with hyphens or spaces (1EG4-TE5-MK73) and in either case; it is
+# stored without them, in capitals.
+_LETTER = "AC-HJKMNP-RT-Yac-hjkmnp-rt-y"
+_DIGIT = "0-9"
+_MBI_POSITIONS = (
+    "1-9", _LETTER, _LETTER + _DIGIT, _DIGIT, _LETTER, _LETTER + _DIGIT, _DIGIT,
+    _LETTER, _LETTER, _DIGIT, _DIGIT,
+)  # fmt: skip
+_SEPARATORS = "[- ]*"
+MBI_PATTERN = f"^{_SEPARATORS}{_SEPARATORS.join(f'[{p}]' for p in _MBI_POSITIONS)}{_SEPARATORS}$"
+_MBI = re.compile(MBI_PATTERN)
 
 
 def _check_mbi(value: str) -> str:
-    normalized = value.replace("-", "").replace(" ", "").upper()
-    if not _MBI.match(normalized):
+    if not _MBI.fullmatch(value):
         raise ValueError("not a Medicare Beneficiary Identifier (11 characters, e.g. 1EG4TE5MK73)")
-    return normalized
+    return value.replace("-", "").replace(" ", "").upper()
 
 
 def _check_birth_date(value: date) -> date:
@@ -52,15 +79,19 @@ def _check_birth_date(value: date) -> date:
     return value
 
 
-MBI = Annotated[str, Field(max_length=13), AfterValidator(_check_mbi)]
-BirthDate = Annotated[date, AfterValidator(_check_birth_date)]
-HeightCm = Annotated[float, Field(ge=50, le=250, description="Body height in cm (50-250).")]
+MBI = Annotated[str, Field(max_length=13), AfterValidator(_check_mbi), JsonPattern(MBI_PATTERN)]
+BirthDate = Annotated[
+    date, BeforeValidator(day_text), AfterValidator(_check_birth_date), JsonPattern(DAY_PATTERN)
+]
+HeightCm = Annotated[
+    float, Field(strict=True, ge=50, le=250, description="Body height in cm (50-250).")
+]
 
 
 class SocialRisk(StrictModel):
-    dual_eligible: bool = False
-    rural: bool = False
-    limited_digital_access: bool = False
+    dual_eligible: StrictBool = False
+    rural: StrictBool = False
+    limited_digital_access: StrictBool = False
 
 
 class PatientCreate(StrictModel):
@@ -74,7 +105,9 @@ class PatientCreate(StrictModel):
     social_risk: SocialRisk | None = None
 
 
-class PatientUpdate(StrictModel):
+class PatientUpdate(PatchModel):
+    NOT_NULL = ("given_name", "family_name", "birth_date", "sex", "timezone", "social_risk")
+
     given_name: Name | None = None
     family_name: Name | None = None
     birth_date: BirthDate | None = None
@@ -83,13 +116,6 @@ class PatientUpdate(StrictModel):
     mbi: MBI | None = None
     height_cm: HeightCm | None = None
     social_risk: SocialRisk | None = None
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> PatientUpdate:
-        for name in ("given_name", "family_name", "birth_date", "sex", "timezone", "social_risk"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class PatientRead(ReadModel):
@@ -181,6 +207,8 @@ StartDate = Annotated[Day, AfterValidator(_check_start_date)]
 
 
 class EnrollmentCreate(StrictModel):
+    model_config = ConfigDict(json_schema_extra=eligibility.json_schema)
+
     track: Track
     conditions: list[Condition] = Field(min_length=1, max_length=12)
     region: Region | None = Field(None, description="Body region, for chronic_msk_pain (MSK).")
@@ -188,14 +216,18 @@ class EnrollmentCreate(StrictModel):
         description="Day 1 of the care period: from two years before today (UTC) to a year after."
     )
     period: Period = "initial"
-    control_group: bool = Field(
+    control_group: StrictBool = Field(
         False, description="Randomised into the control group: no OAP, not in attainment."
     )
     referring_clinician: ReferringClinician | None = None
 
 
-class EnrollmentUpdate(StrictModel):
-    control_group: bool | None = None
+class EnrollmentUpdate(PatchModel):
+    # A care period is in the control group or not; null would mean neither. A referring
+    # clinician may be removed with null.
+    NOT_NULL = ("control_group",)
+
+    control_group: StrictBool | None = None
     referring_clinician: ReferringClinician | None = None
 
 

@@ -27,15 +27,13 @@ from app.clock import local_today
 from app.errors import FieldError, Invalid
 from app.patients.models import Patient
 from app.readings.models import Reading
-from app.schemas import DAY_RANGE
+from app.schemas import CALENDAR_DAY, DAY_RANGE, HOUR_MINUTE, OFFSET, SECONDS
 
 Bound = date | datetime
 
-# A day, or a timestamp with its offset (RFC 3339), in the years 1900-2099 (app.schemas.Day).
-BOUND_PATTERN = (
-    r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}"
-    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
-)
+# A day, or a timestamp with its offset (RFC 3339; the seconds may be left out), in the years
+# 1900-2099 (app.schemas.Day), each part one the calendar and the clock have.
+BOUND_PATTERN = f"^{CALENDAR_DAY}([T ]{HOUR_MINUTE}({SECONDS})?{OFFSET})?$"
 _BOUND = re.compile(BOUND_PATTERN)
 
 # UTC offsets in use span -12:00..+14:00: a local day lies within a day either side of the
@@ -53,7 +51,7 @@ def parse_bound(raw: str | None, *, name: str) -> Bound | None:
             if len(raw) == 10:
                 return date.fromisoformat(raw)
             return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:  # a day that does not exist (2026-02-30), an offset of 24 h or more
+        except ValueError:  # unreachable: the pattern admits only days and times that exist
             pass
     raise Invalid(
         f"Invalid query: {problem}.", fields=[FieldError(path=f"query.{name}", message=problem)]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
+import jsonschema_rs
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from app.outcomes.rules import load_ruleset
 from app.patients.eligibility import enrollment_problem
+from app.patients.schemas import Condition, EnrollmentCreate, Period, Region, Track
 
 RULES = load_ruleset()
 
@@ -77,3 +82,33 @@ def test_care_period_is_365_days(start: date, end: date) -> None:
     """Day 365 is the last day (docs/rules.md "Reporting calendar": day 365, EOP by day 425)."""
     assert RULES.calendar.end(start) == end
     assert (end - start).days + 1 == RULES.calendar.period_days == 365
+
+
+ENROLLMENT_SCHEMA = jsonschema_rs.validator_for(EnrollmentCreate.model_json_schema())
+CONDITIONS = get_args(Condition)
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(
+    track=st.sampled_from(get_args(Track)),
+    conditions=st.lists(st.sampled_from(CONDITIONS), min_size=1, max_size=4),
+    region=st.sampled_from([None, *get_args(Region)]),
+    period=st.sampled_from(get_args(Period)),
+)
+@example(track="eCKM", conditions=["dyslipidemia", "prediabetes"], region=None, period="initial")
+@example(track="eCKM", conditions=["obesity", "prediabetes"], region=None, period="initial")
+@example(track="CKM", conditions=["ckd_3b", "obesity"], region=None, period="follow_on")
+@example(track="MSK", conditions=["chronic_msk_pain"], region="hip", period="initial")
+def test_the_schema_states_the_rules_exactly(
+    track: str, conditions: list[str], region: str | None, period: str
+) -> None:
+    """The OpenAPI schema refuses exactly the enrollments the rules refuse."""
+    body = {
+        "track": track,
+        "conditions": conditions,
+        "region": region,
+        "period": period,
+        "start_date": "2026-01-01",
+    }
+    problem = enrollment_problem(track, conditions=conditions, region=region, period=period)
+    assert ENROLLMENT_SCHEMA.is_valid(body) is (problem is None), problem
