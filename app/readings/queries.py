@@ -33,7 +33,8 @@ from app.readings import catalog
 from app.readings.bounds import Bound, bound_conditions, day_range, local_days
 from app.readings.glucose import GlucoseSample, glucose_metrics
 from app.readings.models import Reading, ReadingDay
-from app.readings.schemas import TYPE_FIELDS, GlucoseMetricsRead
+from app.readings.reads import TYPE_FIELDS
+from app.readings.schemas import GlucoseMetricsRead
 
 READINGS = cast("Table", Reading.__table__)
 

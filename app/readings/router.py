@@ -8,22 +8,21 @@ from fastapi import APIRouter, Query, Response, status
 from app.auth.dependencies import CurrentPrincipal
 from app.db import SessionDep
 from app.errors import error_responses
-from app.pagination import Cursor, Limit, Page
+from app.pagination import Cursor, Limit
 from app.patients.dependencies import IngestPatient, ReachablePatient
 from app.readings import deletion as deletion_service
 from app.readings import feed as feed_service
 from app.readings import ingest as ingest_service
 from app.readings import queries as queries_service
 from app.readings.bounds import BOUND_PATTERN, parse_bound
+from app.readings.reads import ChangesPage, ReadingPage
 from app.readings.schemas import (
     BatchResult,
-    ChangesPage,
     DailyList,
     GlucoseMetricsRead,
     IngestResult,
     ReadingBatch,
     ReadingItem,
-    ReadingRead,
     ReadingType,
 )
 from app.schemas import JsonPattern, data_response, json_response
@@ -83,7 +82,7 @@ async def ingest_batch(
     return json_response(BatchResult(results=results), exclude_none=True)
 
 
-@router.get("", response_model=Page[ReadingRead])
+@router.get("", response_model=ReadingPage)
 async def list_readings(
     patient: ReachablePatient,
     principal: CurrentPrincipal,

@@ -4,7 +4,9 @@ Request bodies are a union discriminated by `type` with one strict model per rea
 OpenAPI document shows each type's fields. These models check structure only (field names and
 JSON types, an offset on every timestamp); units, conversions and plausible ranges are
 `units.normalize`'s job, done by ingest, so that a batch reports every item's problems with
-the same messages a single POST gets.
+the same messages a single POST gets. The schema still declares them (`_declare_numbers`, from
+the catalog and `units.accepted_range`), so a body valid by the schema is never refused for its
+numbers. Read-backs are in `reads.py`.
 
 A batch validates its items one by one (`ReadingItem`): an invalid item becomes an
 `InvalidReading` carrying its field errors instead of failing the whole request.
@@ -14,23 +16,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
+    ConfigDict,
     Field,
     PlainValidator,
-    SerializerFunctionWrapHandler,
+    RootModel,
     Strict,
     TypeAdapter,
     ValidationError,
-    model_serializer,
 )
 
 from app.errors import FieldError
-from app.schemas import StrictModel, Timezone
+from app.readings import catalog, units
+from app.schemas import StrictModel, Timestamp, Timezone
 
 MAX_BATCH = 1000
 
@@ -62,11 +64,49 @@ class Source(StrictModel):
     )
 
 
+def _number_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The JSON number of a field's schema (an optional field's is a branch of `anyOf`)."""
+    branches = schema.get("anyOf", [schema])
+    return next(b for b in branches if b.get("type") == "number")
+
+
+def _declare_numbers(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Declares what `units.normalize` enforces on a type's numbers: whole numbers, and the
+    accepted range, which depends on the unit when the type has several (one `oneOf` branch per
+    unit). The description gives the range as a person reads it."""
+    if "type" not in model.model_fields:
+        return
+    (name,) = get_args(model.model_fields["type"].annotation)
+    by_unit: dict[str, dict[str, Any]] = {}
+    for f in catalog.READING_TYPES[name].numeric:
+        field_schema = schema["properties"][f.name]
+        note = field_schema.get("description")
+        text = units.range_text(f, *f.alternatives) + (", whole number" if f.integer else "")
+        field_schema["description"] = f"{text}. {note}" if note else f"{text}."
+        number = _number_schema(field_schema)
+        if f.integer:
+            number["type"] = "integer"
+        bounds = {unit: units.accepted_range(f, unit) for unit in f.accepted_units}
+        # A whole-number field's edges as JSON integers (40, not 40.0).
+        as_json = int if f.integer else float
+        if not f.alternatives:
+            low, high = bounds[f.unit]
+            number["minimum"], number["maximum"] = as_json(low), as_json(high)
+            continue
+        for unit, (low, high) in bounds.items():
+            branch = by_unit.setdefault(unit, {"properties": {"unit": {"const": unit}}})
+            branch["properties"][f.name] = {"minimum": as_json(low), "maximum": as_json(high)}
+    if by_unit:
+        schema["oneOf"] = list(by_unit.values())
+
+
 class _ReadingBase(StrictModel):
+    model_config = ConfigDict(json_schema_extra=_declare_numbers)
+
     client_id: uuid.UUID | None = Field(
         None, description="The client's id for this reading; a resend with it is a duplicate."
     )
-    effective_at: AwareDatetime = Field(
+    effective_at: Timestamp = Field(
         description="When it was measured, RFC 3339 with an offset: from 2000-01-01 to at most"
         " 10 minutes ahead."
     )
@@ -82,20 +122,20 @@ class _ReadingBase(StrictModel):
 
 class BloodPressureIn(_ReadingBase):
     type: Literal["blood_pressure"]
-    systolic: Number = Field(description="mm[Hg], whole number, 40-300.")
-    diastolic: Number = Field(description="mm[Hg], whole number, 20-200, below systolic.")
-    pulse: Number | None = Field(None, description="/min, whole number, 20-300.")
+    systolic: Number
+    diastolic: Number = Field(description="Below systolic.")
+    pulse: Number | None = None
 
 
 class HeartRateIn(_ReadingBase):
     type: Literal["heart_rate"]
-    value: Number = Field(description="/min, whole number, 20-300.")
+    value: Number
     unit: Literal["/min"] | None = None
 
 
 class GlucoseIn(_ReadingBase):
     type: Literal["glucose"]
-    value: Number = Field(description="10-1000 mg/dL (0.6-55.5 mmol/L).")
+    value: Number
     unit: Literal["mg/dL", "mmol/L"]
     specimen: Literal["capillary", "interstitial", "venous"] | None = Field(
         None, description="`interstitial` for CGM (default for a CGM device's readings)."
@@ -105,38 +145,38 @@ class GlucoseIn(_ReadingBase):
 
 class WeightIn(_ReadingBase):
     type: Literal["weight"]
-    value: Number = Field(description="20-400 kg (44.1-881.8 [lb_av]).")
+    value: Number
     unit: Literal["kg", "[lb_av]"]
 
 
 class HeightIn(_ReadingBase):
     type: Literal["height"]
-    value: Number = Field(description="50-250 cm (19.7-98.4 [in_i]).")
+    value: Number
     unit: Literal["cm", "[in_i]"]
 
 
 class WaistIn(_ReadingBase):
     type: Literal["waist"]
-    value: Number = Field(description="40-250 cm (15.8-98.4 [in_i]).")
+    value: Number
     unit: Literal["cm", "[in_i]"]
 
 
 class StepsIn(_ReadingBase):
     type: Literal["steps"]
-    count: Number = Field(description="Steps in the interval, whole number, 0-100000.")
-    end_at: AwareDatetime = Field(
+    count: Number = Field(description="Steps in the interval.")
+    end_at: Timestamp = Field(
         description="End of the interval (after effective_at, at most one local day, 25 h)."
     )
 
 
 class Hba1cIn(_ReadingBase):
     type: Literal["hba1c"]
-    value: Number = Field(description="3-20 % (10-191 mmol/mol).")
+    value: Number
     unit: Literal["%", "mmol/mol"]
 
 
 class _LipidIn(_ReadingBase):
-    value: Number = Field(description="mg/dL, or mmol/L converted on input.")
+    value: Number = Field(description="mmol/L is converted to mg/dL on input.")
     unit: Literal["mg/dL", "mmol/L"]
 
 
@@ -163,13 +203,13 @@ class TriglyceridesIn(_LipidIn):
 
 class EgfrIn(_ReadingBase):
     type: Literal["egfr"]
-    value: Number = Field(description="mL/min/{1.73_m2}, 1-200.")
+    value: Number
     unit: Literal["mL/min/{1.73_m2}"] | None = None
 
 
 class UacrIn(_ReadingBase):
     type: Literal["uacr"]
-    value: Number = Field(description="mg/g, 0-50000.")
+    value: Number
     unit: Literal["mg/g"] | None = None
 
 
@@ -208,8 +248,6 @@ def _message(error: Any) -> str:
         return "unknown field"
     if kind == "missing":
         return "required field is missing"
-    if kind == "timezone_aware":
-        return "must be a timestamp with an offset (RFC 3339, e.g. 2026-03-10T23:30:00-04:00)"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return f"type is required and must be one of: {', '.join(READING_TYPE_NAMES)}"
     return str(error.get("msg", "invalid value"))
@@ -242,11 +280,26 @@ ReadingItem = Annotated[
     ReadingModel | InvalidReading,
     PlainValidator(validate_reading, json_schema_input_type=ReadingCreate),
 ]
+"""The body of a single POST: a reading, or a 422 naming its problems."""
+
+
+class NotAReading(RootModel[Any]):
+    """Anything else a batch may carry: it is answered as that item's `invalid` result."""
+
+
+BatchItem = Annotated[
+    ReadingModel | InvalidReading,
+    PlainValidator(validate_reading, json_schema_input_type=ReadingCreate | NotAReading),
+]
+"""An item of a batch. The schema admits any value, as the server does: the batch is stored,
+and an item that is not a valid reading (`ReadingCreate`) is reported in its result."""
 
 
 class ReadingBatch(StrictModel):
-    readings: list[ReadingItem] = Field(
-        max_length=MAX_BATCH, description=f"Up to {MAX_BATCH} readings."
+    readings: list[BatchItem] = Field(
+        max_length=MAX_BATCH,
+        description=f"Up to {MAX_BATCH} readings. An item that is not a valid reading is"
+        " answered as invalid in its result; the valid ones are stored.",
     )
 
 
@@ -264,73 +317,6 @@ class BatchItemResult(BaseModel):
 
 class BatchResult(BaseModel):
     results: list[BatchItemResult]
-
-
-class SourceRead(BaseModel):
-    kind: SourceKind
-    device_id: uuid.UUID | None = None
-
-
-# Type fields shown only when the reading has them (a weight has no `systolic: null`).
-TYPE_FIELDS = (
-    "systolic",
-    "diastolic",
-    "pulse",
-    "value",
-    "count",
-    "specimen",
-    "meal",
-    "method",
-    "end_at",
-)
-
-
-class ReadingRead(BaseModel):
-    id: uuid.UUID
-    type: ReadingType
-    client_id: uuid.UUID | None
-    effective_at: datetime = Field(description="With the offset it was sent with.")
-    timezone: str = Field(description="The zone it was sent with (default: the patient's).")
-    local_date: date = Field(description="The patient's local day the reading counts for.")
-    code: str = Field(description="LOINC code.")
-    unit: str = Field(description="UCUM unit of the values (canonical).")
-    source: SourceRead
-    eligible: bool = Field(description="Whether it may count toward outcome measures.")
-    received_at: datetime
-    deleted_at: datetime | None = None
-    systolic: int | None = None
-    diastolic: int | None = None
-    pulse: int | None = None
-    value: float | None = None
-    count: int | None = None
-    specimen: str | None = None
-    meal: str | None = None
-    method: str | None = None
-    end_at: datetime | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_absent_type_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for name in TYPE_FIELDS:
-            if data.get(name) is None:
-                data.pop(name, None)
-        source = data.get("source")
-        if isinstance(source, dict) and source.get("device_id") is None:
-            source.pop("device_id", None)
-        return data
-
-
-class ReadingChange(BaseModel):
-    op: Literal["upsert", "delete"]
-    reading: ReadingRead
-
-
-class ChangesPage(BaseModel):
-    changes: list[ReadingChange]
-    next_cursor: str | None = Field(
-        description="Pass it back to get later changes; it is returned even when nothing is new."
-    )
-    has_more: bool
 
 
 class DailyItem(BaseModel):

@@ -5,9 +5,13 @@ Pure: no I/O, no pydantic, no SQLAlchemy. The units, resolutions and ranges are 
 
 Invariants of `normalize`:
 - it returns either canonical values or problems, never both;
-- a value is converted to the canonical unit, rounded half-up to the field's resolution, and only
-  then range-checked, so the stored value is exactly the one that was checked;
-- range edges are inclusive: the edge is accepted, one resolution step past it is rejected;
+- a value is range-checked as sent, in the unit sent, against `accepted_range` (which the
+  OpenAPI schema declares, so the schema and the server agree to the last digit), then converted
+  to the canonical unit and rounded half-up to the field's resolution; the accepted ranges are
+  chosen so that the stored value always lies in the canonical range;
+- in the canonical unit the range is the catalog's, edges inclusive: the edge is accepted, one
+  resolution step past it is rejected; in another unit it is a little wider than the canonical
+  range converted, so any canonical value a client converts is accepted;
 - blood pressure, pulse, heart rate and step counts are whole numbers (cuffs, pulse sensors and
   pedometers report integers); an integral float such as 120.0 is accepted and stored as 120,
   120.5 is rejected rather than silently rounded, since it signals a client bug or a wrong field;
@@ -21,6 +25,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Final
 
 from app.readings.catalog import (
@@ -103,15 +108,52 @@ def _describe(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _range_text(f: NumericField, conversion: Conversion | None) -> str:
+@cache
+def accepted_range(f: NumericField, unit: str) -> tuple[float, float]:
+    """The inclusive range of a value sent in `unit` (the canonical one or an alternative).
+
+    Each edge is the decimal with the fewest places between the canonical edge converted and a
+    quarter step beyond it: so a canonical value a client converted is accepted, and whatever is
+    accepted rounds back into the canonical range (a quarter step leaves room for float error).
+    In the canonical unit that is the catalog's range itself."""
+    conversion = f.conversion(unit)
+
+    def sent(canonical: float) -> float:
+        return conversion.from_canonical(canonical) if conversion is not None else canonical
+
+    margin = f.step / 4
+    return (
+        _fewest_places(sent(f.minimum - margin), sent(f.minimum), upward=True),
+        _fewest_places(sent(f.maximum), sent(f.maximum + margin), upward=False),
+    )
+
+
+def _fewest_places(low: float, high: float, *, upward: bool) -> float:
+    """The number with the fewest decimal places from `low` to `high`: the lowest such when
+    `upward`, else the highest."""
+    for places in range(16):
+        if upward:
+            candidate = _quantize(low, places, ROUND_CEILING)
+        else:
+            candidate = _quantize(high, places, ROUND_FLOOR)
+        if low <= candidate <= high:
+            return float(candidate) + 0.0  # never -0.0 (the ceiling of -0.25)
+    raise ValueError(f"no decimal from {low} to {high}")
+
+
+def range_text(f: NumericField, *conversions: Conversion) -> str:
+    """The range as a person reads it: "10-1000 mg/dL (0.6-55.5 mmol/L)", in the canonical unit
+    and, rounded inward, in the other units given."""
     text = _with_unit(f"{format_number(f.minimum)}-{format_number(f.maximum)}", f.unit)
-    if conversion is None:
-        return text
+    others = "; ".join(_inward_range_text(f, conversion) for conversion in conversions)
+    return f"{text} ({others})" if others else text
+
+
+def _inward_range_text(f: NumericField, conversion: Conversion) -> str:
     # Shown inward (min up, max down) so every value inside the shown range is accepted.
     low = _quantize(conversion.from_canonical(f.minimum), conversion.decimals, ROUND_CEILING)
     high = _quantize(conversion.from_canonical(f.maximum), conversion.decimals, ROUND_FLOOR)
-    alt = f"{format_number(float(low))}-{format_number(float(high))} {conversion.unit}"
-    return f"{text} ({alt})"
+    return f"{format_number(float(low))}-{format_number(float(high))} {conversion.unit}"
 
 
 def _required_text(f: NumericField) -> str:
@@ -182,9 +224,11 @@ def _normalize_numeric(
         number = float(raw)
     except OverflowError:  # an int beyond float range is out of any range
         number = math.inf if raw > 0 else -math.inf
+    low, high = accepted_range(f, conversion.unit if conversion is not None else f.unit)
+    conversions = () if conversion is None else (conversion,)
     canonical = conversion.to_canonical(number) if conversion is not None else number
     rounded = round_half_up(canonical, f.decimals) if math.isfinite(canonical) else canonical
-    if not f.minimum <= rounded <= f.maximum:
+    if not low <= number <= high:
         sent = format_number(number) if math.isfinite(number) else "(too large)"
         shown = _with_unit(sent, conversion.unit if conversion else f.unit)
         if conversion is not None and math.isfinite(rounded):
@@ -192,7 +236,7 @@ def _normalize_numeric(
         problems.append(
             FieldProblem(
                 f.name,
-                f"{f.label} {shown} is outside the allowed range {_range_text(f, conversion)}",
+                f"{f.label} {shown} is outside the allowed range {range_text(f, *conversions)}",
             )
         )
         return None

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import httpx
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 
-from app.readings.schemas import ReadingRead
+from app.readings.catalog import READING_TYPES
+from app.readings.reads import ReadingRead
 from tests.factories import make_org
 from tests.readings.helpers import at, make_reading_patient
 
 CLIENT_ID = "0f8b6c8e-8a53-4a8e-9d55-2b1f3f1a0c01"
+READ = TypeAdapter[object](ReadingRead)
+# Fields every type reads back with; the rest are its own.
+COMMON = (
+    "id", "client_id", "effective_at", "timezone", "local_date", "code", "source", "eligible",
+    "received_at", "deleted_at",
+)  # fmt: skip
 
 
 async def test_list_and_changes_items_are_reading_read(
@@ -41,8 +51,8 @@ async def test_list_and_changes_items_are_reading_read(
     ).json()["changes"]
     assert len(listed) == len(changes) == 4
     for item in listed + [c["reading"] for c in changes]:
-        # Same fields and formats as the documented model would produce.
-        assert ReadingRead.model_validate(item).model_dump(mode="json") == item
+        # Same fields and formats as the documented model of its type would produce.
+        assert READ.dump_python(READ.validate_python(item), mode="json") == item
     by_type = {item["type"]: item for item in listed}
     assert by_type["blood_pressure"]["effective_at"] == "2025-03-03T08:00:00-05:00"
     assert by_type["blood_pressure"]["pulse"] == 70
@@ -53,3 +63,13 @@ async def test_list_and_changes_items_are_reading_read(
     assert by_type["weight"]["value"] == 81.65
     assert by_type["weight"]["source"]["kind"] == "device"
     assert "device_id" in by_type["weight"]["source"]
+
+
+def test_every_type_reads_back_with_its_canonical_unit() -> None:
+    (union, _) = get_args(ReadingRead)
+    models = {get_args(m.model_fields["type"].annotation)[0]: m for m in get_args(union)}
+    assert set(models) == set(READING_TYPES)
+    for name, model in models.items():
+        assert get_args(model.model_fields["unit"].annotation) == (READING_TYPES[name].unit,)
+        type_fields = set(model.model_fields) - {"type", "unit"} - set(COMMON)
+        assert type_fields == set(READING_TYPES[name].field_names) - {"unit"}

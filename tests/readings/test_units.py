@@ -21,7 +21,7 @@ from app.readings.catalog import (
     component_loinc,
     loinc_code,
 )
-from app.readings.units import FieldProblem, normalize, round_half_up
+from app.readings.units import FieldProblem, accepted_range, normalize, round_half_up
 from tests.readings.helpers import PROPERTY
 
 # A valid body per type; tests override one field at a time.
@@ -203,6 +203,40 @@ def test_range_edges(
     for rejected in (below, above):
         problem = only_problem(reading_type, _edge_body(reading_type, name, rejected))
         assert problem.path == name
+        assert "is outside the allowed range" in problem.message
+
+
+UNITS_OF_FIELDS = [
+    (reading_type, f, unit)
+    for reading_type, spec in READING_TYPES.items()
+    for f in spec.numeric
+    for unit in f.accepted_units
+]
+
+
+@pytest.mark.parametrize(("reading_type", "f", "unit"), UNITS_OF_FIELDS)
+def test_accepted_range_is_exact_and_stores_within_the_canonical_range(
+    reading_type: str, f: NumericField, unit: str
+) -> None:
+    """The range the schema declares for a unit is exactly the one refused past: its edges are
+    accepted and stored inside the canonical range, the next number beyond either is refused."""
+    low, high = accepted_range(f, unit)
+    if unit == f.unit:
+        assert (low, high) == (f.minimum, f.maximum)
+    with_unit = {"unit": unit} if READING_TYPES[reading_type].has_unit else {}
+    for edge in (low, high):
+        result = normalize(reading_type, {**_edge_body(reading_type, f.name, edge), **with_unit})
+        assert result.ok, result.problems
+        assert f.minimum <= float(result.values[f.name]) <= f.maximum
+    # Whole-number fields refuse a fraction before its range; the next whole number then.
+    if f.integer:
+        outside = (low - 1, high + 1)
+    else:
+        outside = (math.nextafter(low, -math.inf), math.nextafter(high, math.inf))
+    for beyond in outside:
+        values = {**_edge_body(reading_type, f.name, beyond), **with_unit}
+        problem = only_problem(reading_type, values)
+        assert problem.path == f.name
         assert "is outside the allowed range" in problem.message
 
 
