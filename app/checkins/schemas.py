@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from app.checkins.instruments import CATALOG
 from app.clock import utcnow
-from app.schemas import FUTURE_TOLERANCE, StrictModel, utc_between
+from app.schemas import FUTURE_TOLERANCE, StrictModel, Timestamp, utc_between
 
 InstrumentCode = Literal[
     "phq9", "gad7", "promis_pi_6a", "promis_pf_6b", "pain_nrs", "whodas12", "pgic", "daily"
@@ -29,7 +30,7 @@ def _check_completed_at(value: datetime) -> datetime:
     return value
 
 
-CompletedAt = Annotated[AwareDatetime, AfterValidator(_check_completed_at)]
+CompletedAt = Annotated[Timestamp, AfterValidator(_check_completed_at)]
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -66,7 +67,29 @@ class InstrumentList(BaseModel):
 # --- Check-ins ----------------------------------------------------------------------------------
 
 
+def _declare_instruments(schema: dict[str, Any]) -> None:
+    """Declares per instrument what the server checks (`scoring.validate`, the version check):
+    its version, its item ids and the scored values of each item, one `oneOf` branch each."""
+    schema["oneOf"] = [
+        {
+            "properties": {
+                "instrument": {"const": instrument.code},
+                "version": {"anyOf": [{"const": instrument.version}, {"type": "null"}]},
+                "answers": {
+                    "properties": {
+                        item.id: {"enum": sorted(item.values)} for item in instrument.items
+                    },
+                    "additionalProperties": False,
+                },
+            }
+        }
+        for instrument in CATALOG.values()
+    ]
+
+
 class CheckinCreate(StrictModel):
+    model_config = ConfigDict(json_schema_extra=_declare_instruments)
+
     client_id: uuid.UUID | None = Field(
         None, description="Set by the app; a repeat returns the stored result (200)."
     )

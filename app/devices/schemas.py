@@ -2,9 +2,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.schemas import ReadModel, StrictModel, TextLine
 
@@ -21,13 +28,34 @@ SAMPLING_MINUTES_MAX: Final = 60
 DEFAULT_SAMPLING_MINUTES: Final = 5
 
 
+# The field only one kind may have: the validators of DeviceCreate refuse it on any other.
+KIND_ONLY_FIELDS: Final = {"sampling_minutes": "cgm", "placement": "bp_cuff"}
+
+
+def _declare_kind_fields(schema: dict[str, Any]) -> None:
+    """Declares per kind (one `oneOf` branch each) what the validators enforce: another kind's
+    own field may be absent or null, nothing else."""
+    schema["oneOf"] = [
+        {
+            "properties": {
+                "kind": {"const": kind},
+                **{name: {"type": "null"} for name, own in KIND_ONLY_FIELDS.items() if own != kind},
+            }
+        }
+        for kind in get_args(DeviceKind)
+    ]
+
+
 class DeviceCreate(StrictModel):
+    model_config = ConfigDict(json_schema_extra=_declare_kind_fields)
+
     kind: DeviceKind
     manufacturer: Annotated[str, TextLine(max_length=100)]
     model: Annotated[str, TextLine(max_length=100)]
     serial: Annotated[str, TextLine(max_length=100)] | None = None
     validated: bool = Field(
         False,
+        strict=True,
         description="Staff only: the device is clinically validated (required for BP to count)."
         " A device a patient registers starts unvalidated whatever this says; staff validate it"
         " with PATCH.",
@@ -50,15 +78,17 @@ class DeviceCreate(StrictModel):
     @classmethod
     def _cgm_only(cls, value: int | None, info: ValidationInfo) -> int | None:
         # An invalid kind is reported on its own; a sampling interval is then no extra error.
-        if value is not None and info.data.get("kind", "cgm") != "cgm":
-            raise ValueError("sampling_minutes is only for cgm devices")
+        own = KIND_ONLY_FIELDS["sampling_minutes"]
+        if value is not None and info.data.get("kind", own) != own:
+            raise ValueError(f"sampling_minutes is only for {own} devices")
         return value
 
     @field_validator("placement")
     @classmethod
     def _cuff_only(cls, value: Placement | None, info: ValidationInfo) -> Placement | None:
-        if value is not None and info.data.get("kind", "bp_cuff") != "bp_cuff":
-            raise ValueError("placement is only for bp_cuff devices")
+        own = KIND_ONLY_FIELDS["placement"]
+        if value is not None and info.data.get("kind", own) != own:
+            raise ValueError(f"placement is only for {own} devices")
         return value
 
     @model_validator(mode="after")
