@@ -14,6 +14,7 @@ from app.auth.dependencies import (
     TokenKeysDep,
 )
 from app.auth.schemas import (
+    REVOKE_LIMITS,
     ActivateRequest,
     MeRead,
     RevokeRequest,
@@ -37,6 +38,7 @@ FORM_LIMITS = {
     "refresh_token": 4096,
     "client_id": 64,
     "client_secret": 256,
+    **REVOKE_LIMITS,
 }
 
 
@@ -132,16 +134,23 @@ async def issue_token(
     )
 
 
+# As a form (RFC 7009), unknown parameters are ignored, as at the token endpoint (RFC 6749, 3.2:
+# "MUST ignore unrecognized request parameters"); as JSON, like every JSON body, they are refused.
+_REVOKE_JSON = RevokeRequest.model_json_schema()
+_REVOKE_FORM = {key: value for key, value in _REVOKE_JSON.items() if key != "additionalProperties"}
+
+
 @router.post(
     "/auth/revoke",
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": RevokeRequest.model_json_schema()},
-                "application/x-www-form-urlencoded": {"schema": RevokeRequest.model_json_schema()},
+                "application/json": {"schema": _REVOKE_JSON},
+                "application/x-www-form-urlencoded": {"schema": _REVOKE_FORM},
             }
         }
     },
+    responses=error_responses(400),
 )
 async def revoke_token(request: Request, session: SessionDep, keys: TokenKeysDep) -> RevokeResponse:
     """Revoke a refresh token and its rotations (logout); unknown tokens are accepted too."""
@@ -154,8 +163,11 @@ async def revoke_token(request: Request, session: SessionDep, keys: TokenKeysDep
 async def _revoke_token_param(request: Request) -> str | None:
     """`token` from a JSON body (`{"token": ...}`) or, as RFC 7009 clients send it, a form."""
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        value = (await request.form()).get("token")
-        return value if isinstance(value, str) else None
+        form = await request.form()
+        values = {name: form.get(name) for name in REVOKE_LIMITS}
+        fields = {name: value if isinstance(value, str) else None for name, value in values.items()}
+        _refuse_malformed(fields)
+        return fields["token"]
     try:
         body = RevokeRequest.model_validate_json(await request.body() or b"{}")
     except ValidationError:

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.schemas import Email, Password, StrictModel
+from app.schemas import NO_CONTROL_PATTERN, Email, Password, StrictModel
 
 
 class TokenResponse(BaseModel):
@@ -23,8 +23,23 @@ class ActivateRequest(StrictModel):
     )
 
 
+# The longest token and hint the revocation endpoint takes (RFC 7009), as JSON or as a form.
+REVOKE_LIMITS = {"token": 4096, "token_type_hint": 64}
+
+
 class RevokeRequest(StrictModel):
-    token: str | None = Field(None, max_length=4096, description="The refresh token to revoke.")
+    token: str | None = Field(
+        None,
+        max_length=REVOKE_LIMITS["token"],
+        pattern=NO_CONTROL_PATTERN,
+        description="The refresh token to revoke.",
+    )
+    token_type_hint: str | None = Field(
+        None,
+        max_length=REVOKE_LIMITS["token_type_hint"],
+        pattern=NO_CONTROL_PATTERN,
+        description="RFC 7009's hint (`refresh_token`); accepted and ignored.",
+    )
 
 
 class RevokeResponse(BaseModel):

@@ -176,6 +176,27 @@ async def test_revoke_logs_out(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert form.status_code == 200
 
 
+async def test_revoke_form_ignores_unknown_parameters_json_refuses_them(
+    client: httpx.AsyncClient,
+) -> None:
+    """RFC 7009 forms follow RFC 6749 (3.2): unrecognized parameters are ignored; a JSON body,
+    like every JSON body here, names only its fields. The schema says both."""
+    hinted = {"token": "unknown", "token_type_hint": "refresh_token"}
+    assert (await client.post("/v1/auth/revoke", data={**hinted, "x": "1"})).status_code == 200
+    assert (await client.post("/v1/auth/revoke", json=hinted)).status_code == 200
+    unknown = await client.post("/v1/auth/revoke", json={"token": "unknown", "x": 1})
+    assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_request")
+
+
+@pytest.mark.parametrize("token", ["t" * 4097, "bad\x00token"])
+async def test_revoke_refuses_a_token_it_could_not_have_issued(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    for sent in ({"data": {"token": token}}, {"json": {"token": token}}):
+        response = await client.post("/v1/auth/revoke", **sent)  # type: ignore[arg-type]
+        assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
 async def test_five_failures_then_429(app: FastAPI, client: httpx.AsyncClient) -> None:
     await _admin(app)
     for _ in range(5):
