@@ -117,6 +117,23 @@ class Calendar(_Data):
         return self.date_of(start, self.end_of_period_closes_day + self.shown_after_close_days)
 
 
+class Need(_Data):
+    """The clinician panel's need score (docs/rules.md "Need score (the clinician panel's
+    order)"): this product's policy, not a CMS rule. Points per reason; a weight of 0 drops it."""
+
+    points_per_urgent_alert: int = Field(ge=0)
+    points_per_warning_alert: int = Field(ge=0)
+    report_due_soon: int = Field(ge=0)
+    off_track: int = Field(ge=0)
+    no_baseline: int = Field(ge=0)
+    projected_short: int = Field(ge=0)
+    report_missed: int = Field(ge=0)
+    insufficient_data: int = Field(ge=0)
+    quiet_after_days: int = Field(ge=0)
+    per_quiet_day: int = Field(ge=0)
+    quiet_cap: int = Field(ge=0)
+
+
 class Threshold(_Data):
     from_: date = Field(alias="from")
     to: date | None = None
@@ -231,6 +248,7 @@ class Ruleset(_Data):
     calendar: Calendar
     attainment: Attainment
     payment: Payment
+    need: Need
     measures: tuple[MeasureRule, ...]
 
     @model_validator(mode="after")
