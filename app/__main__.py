@@ -1,4 +1,4 @@
-"""Command line: `python -m app serve | bootstrap | demo | openapi`."""
+"""Command line: `python -m app serve | migrate | worker | bootstrap | demo | openapi`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="apply database migrations and exit")
+    work = commands.add_parser(
+        "worker", help="re-evaluate stored standings as the date changes them (and later jobs)"
+    )
+    work.add_argument("--once", action="store_true", help="one pass over what is due, then exit")
+    work.add_argument(
+        "--all",
+        action="store_true",
+        help="first make every standing due",
+    )
     boot = commands.add_parser("bootstrap", help="create an organization and its admin")
     boot.add_argument("--org", required=True, help="organization name")
     boot.add_argument("--admin-email", required=True)
@@ -37,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
             upgrade_head(get_settings().database_url)
             return 0
+        if args.command == "worker":
+            return asyncio.run(_worker(once=args.once, everything=args.all))
         if args.command == "bootstrap":
             password = _read_password(args.password_stdin)
             return asyncio.run(_bootstrap(args.org, args.admin_email, password))
@@ -74,6 +85,39 @@ def _serve(host: str, port: int, workers: int) -> int:
         log_level="info",
     )
     return 0
+
+
+async def _worker(*, once: bool, everything: bool) -> int:
+    import signal
+
+    from app.db import create_engine, create_sessionmaker
+    from app.migrate import upgrade_head
+    from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
+    from app.worker import mark_due, run_due, run_forever
+
+    settings = get_settings()
+    rules = load_ruleset(settings.rules_file or DEFAULT_RULESET)
+    await asyncio.to_thread(upgrade_head, settings.database_url)
+    engine = create_engine(settings.database_url)
+    maker = create_sessionmaker(engine)
+    try:
+        if everything:
+            await mark_due(maker, rules=None)
+        if once:
+            await mark_due(maker, rules=rules)
+            count = await run_due(maker, rules=rules)
+            print(f"re-evaluated {count} patients")
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_forever(
+            maker, rules=rules, interval_seconds=settings.worker_interval_seconds, stop=stop
+        )
+        return 0
+    finally:
+        await engine.dispose()
 
 
 def _read_password(from_stdin: bool) -> str:

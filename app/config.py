@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(2, validation_alias="ACCESS_RPM_ARGON2_TIME_COST")
     argon2_memory_kib: int = Field(19 * 1024, validation_alias="ACCESS_RPM_ARGON2_MEMORY_KIB")
     sql_echo: bool = False
+    # The background worker (app/worker.py): in the API process by default; with several API
+    # replicas on PostgreSQL, turn it off there and run `python -m app worker` instead.
+    worker_in_process: bool = True
+    worker_interval_seconds: float = Field(60.0, gt=0, le=3600)
     # Outcome rules (app/outcomes/rulesets/); another file replaces the default ruleset.
     rules_file: Path | None = Field(None, validation_alias="ACCESS_RPM_RULES_FILE")
 

@@ -10,7 +10,7 @@ failure (`on_error`: a denied access) is then committed on its own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -138,6 +138,7 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 _ON_ERROR = "on_error"
 ErrorRecord = Callable[[AsyncSession, AppError], None]
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 
 
 def on_error(session: AsyncSession, record: ErrorRecord) -> None:
@@ -148,6 +149,9 @@ def on_error(session: AsyncSession, record: ErrorRecord) -> None:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    # Work that must ride in every successful request's transaction (the stored standings of
+    # the patients it changed), set by `create_app`.
+    before_commit: Sequence[BeforeCommit] = request.app.state.before_commit
     async with maker() as session:
         await session.begin()
         try:
@@ -163,6 +167,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+        for hook in before_commit:
+            await hook(session)
         await session.commit()
 
 

@@ -19,6 +19,7 @@ from app.db import create_engine, create_sessionmaker
 from app.migrate import upgrade_head
 from app.organizations import service as organizations_service
 from app.organizations.schemas import ClinicianCreate
+from app.outcomes import stored
 from app.outcomes.demo import add_calendar_patients
 from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
 from app.patients import enrollments as enrollments_service
@@ -111,6 +112,8 @@ async def load_demo(settings: Settings) -> int:
                 rules=rules,
                 activation_ttl_days=settings.activation_ttl_days,
             )
+            # As a request would before its commit: the patients' stored standings.
+            await stored.refresh_touched(session, rules=rules)
     finally:
         await engine.dispose()
     print(f"Demo organization: {organization.name}")

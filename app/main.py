@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.router import router as alerts_router
 from app.audit.router import router as audit_router
@@ -24,10 +26,12 @@ from app.errors import COMMON_RESPONSES, install_error_handlers
 from app.health import router as health_router
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.organizations.router import router as organizations_router
+from app.outcomes import stored
 from app.outcomes.router import router as outcomes_router
 from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
 from app.patients.router import router as patients_router
 from app.readings.router import router as readings_router
+from app.worker import run_forever
 
 API_ROUTERS = (
     auth_router,
@@ -63,9 +67,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
+        stop = asyncio.Event()
+        worker = (
+            asyncio.create_task(
+                run_forever(
+                    app.state.sessionmaker,
+                    rules=rules,
+                    interval_seconds=settings.worker_interval_seconds,
+                    stop=stop,
+                )
+            )
+            if settings.worker_in_process
+            else None
+        )
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
             await engine.dispose()
 
     # /docs, /redoc and /openapi.json only where settings say so (off in production by
@@ -87,7 +107,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             " ACCESS_RPM_METRICS_ENABLED=false"
         )
     app.state.settings = settings
-    app.state.rules = load_ruleset(settings.rules_file or DEFAULT_RULESET)
+    rules = load_ruleset(settings.rules_file or DEFAULT_RULESET)
+    app.state.rules = rules
+
+    async def refresh_standings(session: AsyncSession) -> None:
+        await stored.refresh_touched(session, rules=rules)
+
+    app.state.before_commit = [refresh_standings]
     app.state.token_keys = TokenKeys(
         secret=secret,
         issuer=settings.jwt_issuer,

@@ -72,10 +72,16 @@ def decode_cursor(cursor: str, *, length: int | None = None) -> list[str]:
         not isinstance(values, list)
         or not 1 <= len(values) <= MAX_CURSOR_VALUES
         or (length is not None and len(values) != length)
-        or not all(isinstance(v, str) and not _beyond_int64(v) for v in values)
+        or not all(isinstance(v, str) and _plain(v) for v in values)
     ):
         raise invalid_cursor()
     return values
+
+
+def _plain(value: str) -> bool:
+    """A cursor value any database can compare: no NUL, not absurdly long, no integer past
+    64 bits."""
+    return "\x00" not in value and len(value) <= 400 and not _beyond_int64(value)
 
 
 def _beyond_int64(value: str) -> bool:

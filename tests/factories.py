@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -72,6 +74,16 @@ def _maker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
     return maker
 
 
+@asynccontextmanager
+async def writing(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A transaction as a request has one: before it commits, the stored standings of the
+    patients its writes touched are re-evaluated (`app.state.before_commit`)."""
+    async with _maker(app)() as session, session.begin():
+        yield session
+        for hook in app.state.before_commit:
+            await hook(session)
+
+
 def mint(app: FastAPI, principal: Principal) -> Actor:
     keys: TokenKeys = app.state.token_keys
     return Actor(principal=principal, keys=keys)
@@ -113,7 +125,7 @@ async def make_patient(
     validated: bool = True,
 ) -> PatientWorld:
     staff = org.clinician.principal
-    async with _maker(app)() as session, session.begin():
+    async with writing(app) as session:
         created = await patients_service.create(
             session,
             principal=staff,

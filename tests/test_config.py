@@ -107,6 +107,8 @@ def test_every_setting_is_read_with_the_prefix(clean_environment: pytest.MonkeyP
         "trusted_proxies": ('["10.0.0.0/8"]', ["10.0.0.0/8"]),
         "docs_enabled": ("false", False),
         "metrics_enabled": ("false", False),
+        "worker_in_process": ("false", False),
+        "worker_interval_seconds": ("61.5", 61.5),
     }
     for name in Settings.model_fields:
         raw, expected = samples.get(name, ("61", 61))

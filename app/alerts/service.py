@@ -28,6 +28,7 @@ from app.auth.principal import Principal
 from app.clock import utcnow
 from app.db import new_id, upsert_insert
 from app.errors import Conflict, NotFound
+from app.outcomes.touch import touch
 from app.pagination import Page, keyset_page
 from app.patients import reach
 from app.patients.models import Patient
@@ -77,6 +78,8 @@ async def open_alerts(
     table = cast("Table", Alert.__table__)
     statement = upsert_insert(session)(table).on_conflict_do_nothing().returning(table.c.id)
     opened = [row[0] for row in (await session.execute(statement, rows)).all()]
+    if opened:
+        touch(session, patient.id)
     for alert_id in opened:
         audit_service.record_patient(
             session,
@@ -134,21 +137,23 @@ async def list_alerts(
     return Page(items=[AlertRead.model_validate(a) for a in alerts], next_cursor=next_cursor)
 
 
-async def open_urgent_counts(
+async def open_counts(
     session: AsyncSession, *, patient_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, int]:
-    """Open urgent alerts per patient, for patients the caller has already reached (those
-    without any are absent); not audited here: the caller audits the read it is part of."""
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Open (not yet acknowledged) alerts per patient and severity, for patients the caller has
+    already reached (those without any are absent); not audited here: the caller audits the
+    read it is part of."""
     if not patient_ids:
         return {}
     rows = await session.execute(
-        select(Alert.patient_id, func.count())
-        .where(
-            Alert.patient_id.in_(patient_ids), Alert.status == "open", Alert.severity == "urgent"
-        )
-        .group_by(Alert.patient_id)
+        select(Alert.patient_id, Alert.severity, func.count())
+        .where(Alert.patient_id.in_(patient_ids), Alert.status == "open")
+        .group_by(Alert.patient_id, Alert.severity)
     )
-    return {patient_id: int(count) for patient_id, count in rows}
+    found: dict[uuid.UUID, dict[str, int]] = {}
+    for patient_id, severity, count in rows:
+        found.setdefault(patient_id, {})[severity] = int(count)
+    return found
 
 
 async def _reachable_alert(
@@ -202,6 +207,7 @@ async def transition(
     if moved is None and refreshed.status != target:
         raise Conflict(f"The alert is {refreshed.status}; it cannot be {target} now.")
     if moved is not None:
+        touch(session, patient.id)
         audit_service.record_patient(
             session,
             principal=principal,

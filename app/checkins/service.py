@@ -43,6 +43,7 @@ from app.checkins.schemas import (
 from app.clock import local_date, utcnow
 from app.db import new_id, upsert_insert
 from app.errors import Conflict, FieldError, Invalid
+from app.outcomes.touch import touch
 from app.pagination import keyset_page
 from app.patients.models import Enrollment, Patient
 
@@ -253,6 +254,7 @@ async def submit(
         received_at=utcnow(),
     )
     values = {column.key: getattr(row, column.key) for column in Checkin.__table__.columns}
+    touch(session, patient.id)
     if not await _insert(session, values):
         stored = await session.scalar(
             select(Checkin).where(

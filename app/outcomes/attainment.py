@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.outcomes.rules import Payment, Ruleset, Track
-from app.outcomes.schemas import PaymentProjection, Stratum, TrackAttainment
+from app.outcomes.schemas import DataCompleteness, PaymentProjection, Stratum, TrackAttainment
 from app.outcomes.targets import Status
 
 # The social-risk groups results are stratified by (docs/rules.md "Payment").
@@ -51,6 +51,8 @@ class Member:
     rural: bool = False
     dual_eligible: bool = False
     limited_digital_access: bool = False
+    baseline_complete: bool = False  # every baseline the baseline report needs is known
+    current_complete: bool = False  # every applicable target measure has a current value
 
     def in_stratum(self, name: str) -> bool:
         return {
@@ -112,6 +114,15 @@ def _stratum(members: Sequence[Member], *, name: str) -> Stratum:
         attained=sum(1 for m in group if m.attained is True),
         rate=rate,
         projected_rate=projected,
+        data=_completeness(group),
+    )
+
+
+def _completeness(members: Sequence[Member]) -> DataCompleteness:
+    """The share of periods with complete baseline, and current, data."""
+    return DataCompleteness(
+        baseline=_share(sum(1 for m in members if m.baseline_complete), len(members)),
+        current=_share(sum(1 for m in members if m.current_complete), len(members)),
     )
 
 
@@ -147,6 +158,7 @@ def _summary(
         threshold_met=rate >= threshold if rate is not None and threshold is not None else None,
         statuses=dict(statuses),
         payment=payment or _payment(members, rules=rules),
+        data=_completeness(members),
         strata={name: _stratum(members, name=name) for name in STRATA},
     )
 

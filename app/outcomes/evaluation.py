@@ -25,6 +25,7 @@ from app.outcomes.loading import load_points
 from app.outcomes.observations import CarePeriod, PeriodKind
 from app.outcomes.rules import Ruleset, Track
 from app.outcomes.standing import Standing
+from app.outcomes.values import Sources
 from app.patients.models import Enrollment, Patient
 
 
@@ -51,6 +52,7 @@ class Subject:
 class Evaluated:
     subject: Subject
     standing: Standing
+    sources: Sources  # the observations it was judged on
 
 
 def _final(reports: Sequence[ReportFacts]) -> ReportFacts | None:
@@ -90,7 +92,7 @@ async def evaluate_subjects(
                 inherited=inherited,
                 disenrolled=e.ended_at is not None,
             )
-            results.append(Evaluated(subject, result))
+            results.append(Evaluated(subject, result, points[e.id]))
     order = {enrollment_id: i for i, enrollment_id in enumerate(ids)}
     return sorted(results, key=lambda r: order[r.subject.enrollment.id])
 

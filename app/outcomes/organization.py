@@ -1,10 +1,11 @@
-"""An organization's attainment: load its care periods, evaluate them, audit the read, summarise.
+"""An organization's attainment: its care periods' standings, summarised by `attainment`.
 
-Invariants: the periods counted are the organization's care periods started by the report date
+Invariants: the periods counted are the organization's care periods started by the day counted
 (in the cohort year, if one is asked), disenrolled ones left out and control-group ones counted
-apart (no OAP, not in the rate); they are evaluated by the same code as a patient's progress
-(`evaluation`) on one stated day; every patient counted is audited; the numbers come from the
-pure `attainment` module.
+apart (no OAP, not in the rate). Today's attainment reads the stored standings (`stored.py`),
+each period as of its patient's local today, so its cost does not grow with evaluation work;
+another day (`as_of`) evaluates every period afresh on that one day, by the same code. Every
+patient counted is audited; the numbers come from the pure `attainment` module.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth.principal import Principal
+from app.clock import utc_today
 from app.outcomes import attainment
 from app.outcomes.evaluation import Evaluated, Subject, evaluate_subjects
+from app.outcomes.models import PeriodStanding
 from app.outcomes.rules import Ruleset, Track
 from app.outcomes.schemas import TrackAttainment
+from app.outcomes.stored import complete
 from app.outcomes.targets import least_advanced
 from app.patients.models import Enrollment, Patient
 
@@ -43,12 +47,13 @@ def _periods(
     return statement.order_by(Enrollment.track, Enrollment.id)
 
 
-def _member(evaluated: Evaluated, *, as_of: date) -> attainment.Member:
+def _member(evaluated: Evaluated, *, rules: Ruleset, as_of: date) -> attainment.Member:
     patient, enrollment = evaluated.subject.patient, evaluated.subject.enrollment
     standing = evaluated.standing
     end_window = standing.end_of_period
     assert end_window is not None  # disenrolled periods are not counted
     reported = end_window.status == "reported"
+    baseline_complete, current_complete = complete(standing, rules=rules)
     return attainment.Member(
         track=standing.period.track,
         start=enrollment.start_date,
@@ -61,10 +66,12 @@ def _member(evaluated: Evaluated, *, as_of: date) -> attainment.Member:
         rural=patient.rural,
         dual_eligible=patient.dual_eligible,
         limited_digital_access=patient.limited_digital_access,
+        baseline_complete=baseline_complete,
+        current_complete=current_complete,
     )
 
 
-async def organization_attainment(
+async def _evaluated_on(
     session: AsyncSession,
     *,
     principal: Principal,
@@ -72,9 +79,8 @@ async def organization_attainment(
     track: Track | None,
     cohort: int | None,
     as_of: date,
-) -> TrackAttainment:
-    """The Outcome Attainment Rate of the organization's care periods (in a track and a cohort
-    year, if asked), on `as_of`. Without a track, every track is summarised in `tracks`."""
+) -> tuple[list[attainment.Member], list[Track]]:
+    """Every counted period evaluated afresh on `as_of`, and the control group's tracks."""
     rows = (
         await session.execute(_periods(principal, track=track, cohort=cohort, as_of=as_of))
     ).all()
@@ -90,16 +96,105 @@ async def organization_attainment(
         action="read",
         resource_type="attainment",
     )
-    members = [_member(e, as_of=as_of) for e in evaluated]
+    return [_member(e, rules=rules, as_of=as_of) for e in evaluated], control
+
+
+async def _stored(
+    session: AsyncSession, *, principal: Principal, track: Track | None, cohort: int | None
+) -> tuple[list[attainment.Member], list[Track]]:
+    """Every counted period as stored (each on its patient's local today), and the control
+    group's tracks."""
+    s = PeriodStanding
+    where = [
+        s.organization_id == principal.organization_id,
+        s.start_date <= s.evaluated_on,
+    ]
+    if track is not None:
+        where.append(s.track == track)
+    if cohort is not None:
+        where.append(s.start_date.between(date(cohort, 1, 1), date(cohort, 12, 31)))
+    rows = await session.execute(
+        select(
+            s.track,
+            s.start_date,
+            s.control_group,
+            s.attained,
+            s.projected,
+            s.end_closed,
+            s.end_reported,
+            s.outcome_status,
+            s.period_kind,
+            s.baseline_complete,
+            s.current_complete,
+            Patient.rural,
+            Patient.dual_eligible,
+            Patient.limited_digital_access,
+        )
+        .join(Patient, Patient.id == s.patient_id)
+        .where(*where)
+    )
+    members, control = [], []
+    for row in rows:
+        if row.control_group:
+            control.append(row.track)
+            continue
+        members.append(
+            attainment.Member(
+                track=row.track,
+                start=row.start_date,
+                attained=row.attained,
+                projected=row.projected,
+                closed=row.end_closed,
+                reported=row.end_reported,
+                status=row.outcome_status,
+                follow_on=row.period_kind == "follow_on",
+                rural=row.rural,
+                dual_eligible=row.dual_eligible,
+                limited_digital_access=row.limited_digital_access,
+                baseline_complete=row.baseline_complete,
+                current_complete=row.current_complete,
+            )
+        )
+    await audit_service.record_selected(
+        session,
+        principal=principal,
+        organization_id=principal.organization_id,
+        patient_ids=select(s.patient_id).where(*where),
+        action="read",
+        resource_type="attainment",
+    )
+    return members, control
+
+
+async def organization_attainment(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    rules: Ruleset,
+    track: Track | None,
+    cohort: int | None,
+    as_of: date | None,
+) -> TrackAttainment:
+    """The Outcome Attainment Rate of the organization's care periods (in a track and a cohort
+    year, if asked): today's from stored standings, or on `as_of` evaluated afresh. Without a
+    track, every track is summarised in `tracks`."""
+    if as_of is None:
+        day = utc_today()
+        members, control = await _stored(session, principal=principal, track=track, cohort=cohort)
+    else:
+        day = as_of
+        members, control = await _evaluated_on(
+            session, principal=principal, rules=rules, track=track, cohort=cohort, as_of=as_of
+        )
     if track is not None:
         return attainment.track_attainment(
             members,
             rules=rules,
             track=track,
             cohort=cohort,
-            as_of=as_of,
+            as_of=day,
             control_group_periods=len(control),
         )
     return attainment.across_tracks(
-        members, rules=rules, cohort=cohort, as_of=as_of, control_group=control
+        members, rules=rules, cohort=cohort, as_of=day, control_group=control
     )

@@ -1,59 +1,118 @@
-"""What a clinician's panel shows of each patient: outcome status and open urgent alerts.
+"""The clinician's panel from stored rows: a page of the organization's patients, most in need
+first (or newest first), with each row's need, reasons, tracks and care-period days.
 
-Invariants: every patient asked about gets an entry (no active enrollment: no status); the
-status is the least advanced among the applicable measures of all the patient's active
-enrollments, each evaluated on the patient's local today by the same code as their progress;
-urgent alerts are counted by the alerts service, never read here; the need rank puts open urgent
-alerts first, then off track, then insufficient data, then everyone else.
+Invariants: every reachable patient has a row (`stored.py`), so every patient is listed; the
+order is the stored need score (docs/rules.md "Need score"), then family and given name, then
+id, read through an index, so a page costs the same in any organization size; filters (track,
+outcome status, need reason) match the row's filter keys; nothing is evaluated here.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
 
+from sqlalchemy import Select, and_, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts import service as alerts_service
-from app.outcomes.evaluation import current_subjects, evaluate_subjects
-from app.outcomes.rules import Ruleset
-from app.outcomes.targets import Status, least_advanced
+from app.auth.principal import Principal
+from app.clock import local_today
+from app.outcomes.models import PatientStanding
+from app.pagination import decode_cursor, decode_keyset, encode_cursor, invalid_cursor
 from app.patients.models import Patient
+from app.patients.reach import reachable_patients
+
+PanelOrder = Literal["need", "newest"]
 
 
 @dataclass(frozen=True, slots=True)
-class PanelEntry:
-    """What a clinician's panel shows of a patient: the least advanced status, urgent alerts."""
+class PanelRow:
+    patient: Patient
+    standing: PatientStanding
 
-    status: str | None
-    statuses: frozenset[str]
-    open_urgent_alerts: int
-
-    @property
-    def need(self) -> int:
-        """Sort rank: open urgent alerts first, then off track, then insufficient data."""
-        if self.open_urgent_alerts:
-            return 0
-        return {"no_baseline": 1, "off_track": 1, "insufficient_data": 2}.get(self.status or "", 3)
+    def days(self) -> dict[str, int]:
+        """Each shown period's care-period day on the patient's local today, by enrollment id."""
+        today = local_today(self.patient.timezone)
+        return {
+            p["enrollment_id"]: (today - date.fromisoformat(p["start_date"])).days + 1
+            for p in self.standing.periods
+        }
 
 
-async def panel(
-    session: AsyncSession, *, rules: Ruleset, patients: Sequence[Patient], track: str | None
-) -> dict[uuid.UUID, PanelEntry]:
-    """A panel entry per patient, by patient id; only enrollments in `track` if given."""
-    subjects = await current_subjects(session, patients=patients, track=track, rules=rules)
-    evaluated = await evaluate_subjects(session, rules=rules, subjects=subjects)
-    statuses: dict[uuid.UUID, set[Status]] = defaultdict(set)
-    for e in evaluated:
-        statuses[e.subject.patient.id] |= e.standing.statuses
-    urgent = await alerts_service.open_urgent_counts(session, patient_ids=[p.id for p in patients])
-    return {
-        p.id: PanelEntry(
-            status=least_advanced(statuses[p.id]),
-            statuses=frozenset(statuses[p.id]),
-            open_urgent_alerts=urgent.get(p.id, 0),
-        )
-        for p in patients
-    }
+def _filtered(
+    principal: Principal, *, track: str | None, status: str | None, need: str | None
+) -> Select[Any]:
+    statement = (
+        reachable_patients(principal)
+        .join(PatientStanding, PatientStanding.patient_id == Patient.id)
+        .add_columns(PatientStanding)
+    )
+    for column, value in (
+        (PatientStanding.tracks, track),
+        (PatientStanding.statuses, status),
+        (PatientStanding.need_codes, need),
+    ):
+        if value is not None:
+            statement = statement.where(column.like(f"%,{value},%"))
+    return statement
+
+
+def _after_need(cursor: str) -> tuple[int, str, str, uuid.UUID]:
+    score, family, given, patient_id = decode_cursor(cursor, length=4)
+    try:
+        return int(score), family, given, uuid.UUID(patient_id)
+    except ValueError:
+        raise invalid_cursor() from None
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    track: str | None,
+    status: str | None,
+    need: str | None,
+    order: PanelOrder,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[PanelRow], str | None]:
+    """A page of the panel and the cursor of the next one, if any."""
+    statement = _filtered(principal, track=track, status=status, need=need)
+    s = PatientStanding
+    if order == "need":
+        if cursor is not None:
+            score, family, given, last_id = _after_need(cursor)
+            statement = statement.where(
+                or_(
+                    s.need_rank > -score,
+                    and_(
+                        s.need_rank == -score,
+                        tuple_(s.family_key, s.given_key, s.patient_id)
+                        > tuple_(family, given, last_id),
+                    ),
+                )
+            )
+        statement = statement.order_by(s.need_score.desc(), s.family_key, s.given_key, s.patient_id)
+    else:
+        if cursor is not None:
+            at, last_id = decode_keyset(cursor)
+            statement = statement.where(
+                or_(Patient.created_at < at, and_(Patient.created_at == at, Patient.id < last_id))
+            )
+        statement = statement.order_by(Patient.created_at.desc(), Patient.id.desc())
+    result = await session.execute(statement.limit(limit + 1))
+    rows = [PanelRow(row[0], row[1]) for row in result.all()]
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(_key(rows[-1], order))
+
+
+def _key(row: PanelRow, order: PanelOrder) -> Sequence[object]:
+    if order == "newest":
+        return [row.patient.created_at, row.patient.id]
+    st = row.standing
+    return [st.need_score, st.family_key, st.given_key, st.patient_id]

@@ -34,6 +34,7 @@ from app.outcomes.rules import Ruleset
 from app.outcomes.schemas import ReportCreate, ReportedMeasure, ReportRead
 from app.outcomes.snapshot import compose
 from app.outcomes.standing import baselines_of
+from app.outcomes.touch import touch
 from app.pagination import Page, keyset_page
 from app.patients import enrollments as enrollments_service
 from app.patients.models import Enrollment, Patient
@@ -138,6 +139,7 @@ async def prepare(
         "rules_version": rules.version,
         "created_by": principal.id,
     }
+    touch(session, patient.id)
     if stored is not None:
         for name, value in values.items():
             setattr(stored, name, value)

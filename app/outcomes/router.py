@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import CurrentPrincipal, CurrentStaff
-from app.clock import utc_today
 from app.db import SessionDep
 from app.errors import error_responses
 from app.outcomes import organization, progress, reporting, reports
@@ -68,7 +67,11 @@ async def get_attainment(
     track: Annotated[Track | None, Query(description="One track; default: every track.")] = None,
     cohort: Cohort = None,
     as_of: Annotated[
-        Day | None, Query(description="Count on this day, 1900-2099; default: today (UTC).")
+        Day | None,
+        Query(
+            description="Count on this day, 1900-2099, every period evaluated afresh on it;"
+            " default: today, from the stored standings (each patient's local today)."
+        ),
     ] = None,
 ) -> TrackAttainment:
     """The organization's Outcome Attainment Rate, threshold and projected payment."""
@@ -78,7 +81,7 @@ async def get_attainment(
         rules=rules,
         track=track,
         cohort=cohort,
-        as_of=as_of or utc_today(),
+        as_of=as_of,
     )
 
 
@@ -148,7 +151,6 @@ async def get_report(
 async def get_worklist(
     principal: CurrentStaff,
     session: SessionDep,
-    rules: RulesDep,
     track: Annotated[Track | None, Query(description="One track; default: every track.")] = None,
     status: Annotated[
         WindowStatus | None,
@@ -161,7 +163,6 @@ async def get_worklist(
     return await reporting.worklist(
         session,
         principal=principal,
-        rules=rules,
         track=track,
         status=status,
         limit=limit,

@@ -104,11 +104,25 @@ class PaymentProjection(BaseModel):
     projected: float = Field(description="What the organization is projected to receive.")
 
 
+class DataCompleteness(BaseModel):
+    baseline: float | None = Field(
+        description="Share of periods whose baseline report has every value it needs."
+    )
+    current: float | None = Field(
+        description="Share of periods with a current value for every applicable target measure"
+        " by the data rules (on the day counted)."
+    )
+
+
 class Stratum(BaseModel):
     periods: int
     attained: int
     rate: float | None
     projected_rate: float | None
+    data: DataCompleteness = Field(
+        description="Data completeness in this group, to compare with the whole (`data`): a"
+        " group behind on data rather than on health shows here."
+    )
 
 
 class TrackAttainment(BaseModel):
@@ -138,6 +152,7 @@ class TrackAttainment(BaseModel):
         description="Periods by outcome: attained, else their least advanced measure status."
     )
     payment: PaymentProjection
+    data: DataCompleteness
     strata: dict[str, Stratum] = Field(
         description="Social-risk groups (dual_eligible, rural, limited_digital_access)."
     )

@@ -32,6 +32,7 @@ from app.clock import local_today, utcnow
 from app.db import flush_or_conflict
 from app.errors import Conflict, FieldError, Invalid, NotFound
 from app.outcomes.rules import Ruleset
+from app.outcomes.touch import touch
 from app.patients.eligibility import enrollment_problem
 from app.patients.models import Enrollment, Patient
 from app.patients.schemas import (
@@ -154,6 +155,7 @@ async def enroll(
     )
     session.add(enrollment)
     await flush_or_conflict(session, detail=taken)
+    touch(session, patient.id)
     _audit(
         session, principal=principal, patient=patient, action="create", resource_id=enrollment.id
     )
@@ -219,6 +221,7 @@ async def update_enrollment(
             clinician.model_dump(exclude_none=True) if clinician else None
         )
     await session.flush()
+    touch(session, patient.id)
     _audit(
         session, principal=principal, patient=patient, action="update", resource_id=enrollment.id
     )
@@ -256,6 +259,7 @@ async def disenroll(
         .execution_options(populate_existing=True)
     )
     assert enrollment is not None
+    touch(session, patient.id)
     _audit(
         session, principal=principal, patient=patient, action="update", resource_id=enrollment.id
     )

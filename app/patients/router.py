@@ -9,6 +9,7 @@ from app.auth.dependencies import CurrentPrincipal, CurrentStaff, SettingsDep
 from app.db import SessionDep
 from app.errors import error_responses
 from app.outcomes.dependencies import RulesDep
+from app.outcomes.need import NeedCode
 from app.pagination import Cursor, Limit, Page
 from app.patients import enrollments as enrollments_service
 from app.patients import service as patients_service
@@ -47,26 +48,31 @@ async def create_patient(
 async def list_patients(
     principal: CurrentStaff,
     session: SessionDep,
-    rules: RulesDep,
-    track: Annotated[Track | None, Query(description="Only patients active in this track.")] = None,
+    track: Annotated[
+        Track | None, Query(description="Only patients with a shown care period in this track.")
+    ] = None,
     status: Annotated[
         OutcomeStatus | None,
         Query(description="Only patients with an applicable measure in this outcome status."),
     ] = None,
+    need: Annotated[
+        NeedCode | None, Query(description="Only patients with this reason in their need.")
+    ] = None,
     order: Annotated[
         PanelOrder,
-        Query(description="need: open urgent alerts, off track, insufficient data first."),
+        Query(description="need: the need score, highest first (docs/rules.md); or newest."),
     ] = "need",
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[PatientListItem]:
-    """The organization's patients: the clinician's panel, most in need first."""
+    """The organization's patients: the clinician's panel, most in need first, each row with
+    its need score and reasons, tracks and care-period days (from stored standings)."""
     items, next_cursor = await patients_service.list_patients(
         session,
         principal=principal,
-        rules=rules,
         track=track,
         status=status,
+        need=need,
         order=order,
         limit=limit,
         cursor=cursor,

@@ -16,6 +16,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.clock import utc_today
+from app.outcomes.need import NeedCode
 from app.patients import eligibility
 from app.schemas import (
     DAY_PATTERN,
@@ -138,11 +139,39 @@ OutcomeStatus = Literal["met", "on_track", "off_track", "insufficient_data", "no
 PanelOrder = Literal["need", "newest"]
 
 
+class NeedReason(BaseModel):
+    code: NeedCode
+    points: int = Field(description="What this reason adds to the score.")
+    text: str = Field(description="What to act on, in words.")
+    track: Track | None = Field(description="The care period's track; none for alerts.")
+
+
+class NeedRead(BaseModel):
+    score: int = Field(description="The panel's order, highest first (docs/rules.md).")
+    reasons: list[NeedReason] = Field(description="Why, the largest share first.")
+
+
+class PanelPeriod(BaseModel):
+    enrollment_id: uuid.UUID
+    track: Track
+    day: int = Field(description="The care-period day on the patient's local today (1: start).")
+    status: Literal["active", "completed"]
+
+
 class PatientListItem(PatientRead):
     outcome_status: OutcomeStatus | None = Field(
-        description="The least advanced status among the patient's applicable measures."
+        description="The least advanced status among the applicable measures of the patient's"
+        " shown care periods."
     )
     open_urgent_alerts: int
+    open_warning_alerts: int
+    need: NeedRead
+    tracks: list[Track] = Field(description="The tracks of the patient's shown care periods.")
+    periods: list[PanelPeriod]
+    evaluated_at: datetime = Field(
+        description="When this row was last evaluated: on every write that changes it, and at"
+        " the patient's local midnight while the date alone changes it."
+    )
 
 
 class ActivationCode(BaseModel):

@@ -7,25 +7,25 @@ stored as a dated height reading, which is what BMI uses.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth import credentials
 from app.auth.principal import Principal
-from app.clock import utc_today, utcnow
+from app.clock import utcnow
 from app.db import flush_or_conflict
 from app.errors import Conflict, Forbidden
 from app.outcomes import panel as outcomes_panel
-from app.outcomes.rules import Ruleset
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor, keyset_page
-from app.patients.models import Enrollment, Patient
-from app.patients.reach import reachable_patients
+from app.outcomes.panel import PanelOrder
+from app.outcomes.touch import touch
+from app.patients.models import Patient
 from app.patients.schemas import (
     ActivationCode,
+    NeedRead,
+    NeedReason,
+    PanelPeriod,
     PatientCreate,
     PatientCreated,
     PatientListItem,
@@ -90,6 +90,7 @@ async def create(
     activation = _new_activation(patient, activation_ttl_days)
     session.add(patient)
     await flush_or_conflict(session, detail="A patient with this MBI already exists.")
+    touch(session, patient.id)
     _audit_patient(
         session, principal=principal, patient=patient, action="create", resource_id=patient.id
     )
@@ -122,6 +123,7 @@ async def update_patient(
         setattr(patient, name, value)
     patient.updated_at = utcnow()
     await flush_or_conflict(session, detail="A patient with this MBI already exists.")
+    touch(session, patient.id)
     _audit_patient(
         session, principal=principal, patient=patient, action="update", resource_id=patient.id
     )
@@ -137,93 +139,58 @@ async def list_patients(
     session: AsyncSession,
     *,
     principal: Principal,
-    rules: Ruleset,
     track: str | None,
     status: str | None,
-    order: str,
+    need: str | None,
+    order: PanelOrder,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[PatientListItem], str | None]:
-    """The clinician's panel: by need (open urgent alerts, off track, insufficient data, the
-    rest; then by name) or newest first; `status` keeps patients with a measure in it."""
-    statement = reachable_patients(principal)
-    if track is not None:
-        statement = statement.where(
-            Patient.id.in_(
-                select(Enrollment.patient_id).where(
-                    Enrollment.track == track,
-                    Enrollment.ended_at.is_(None),
-                    # Periods still shown (`outcomes.evaluation.current_subjects`), a day's margin
-                    # for time zones.
-                    Enrollment.end_date
-                    >= utc_today() - timedelta(days=rules.calendar.shown_after_end_days + 1),
-                )
-            )
-        )
-    if order == "newest" and status is None:
-        patients, next_cursor = await keyset_page(
-            session,
-            statement=statement,
-            time_column=Patient.created_at,
-            id_column=Patient.id,
-            limit=limit,
-            cursor=cursor,
-        )
-        entries = await outcomes_panel.panel(session, rules=rules, patients=patients, track=track)
-    else:
-        everyone = list(await session.scalars(statement))
-        entries = await outcomes_panel.panel(session, rules=rules, patients=everyone, track=track)
-        if status is not None:
-            everyone = [p for p in everyone if status in entries[p.id].statuses]
-        patients, next_cursor = _page_by_need(everyone, entries, order, limit, cursor)
+    """The clinician's panel from stored standings: by need score (then name) or newest
+    first; `track`, `status` and `need` keep the patients whose shown care periods have that
+    track, a measure in that status, or that reason for their need."""
+    rows, next_cursor = await outcomes_panel.page(
+        session,
+        principal=principal,
+        track=track,
+        status=status,
+        need=need,
+        order=order,
+        limit=limit,
+        cursor=cursor,
+    )
     audit_service.record_many(
         session,
         principal=principal,
         organization_id=principal.organization_id,
-        patient_ids=[p.id for p in patients],
+        patient_ids=[row.patient.id for row in rows],
         action="read",
         resource_type="patient",
     )
-    return [
-        PatientListItem(
-            **to_read(p).model_dump(),
-            outcome_status=entries[p.id].status,
-            open_urgent_alerts=entries[p.id].open_urgent_alerts,
-        )
-        for p in patients
-    ], next_cursor
+    return [_list_item(row) for row in rows], next_cursor
 
 
-def _page_by_need(
-    patients: list[Patient],
-    entries: dict[uuid.UUID, outcomes_panel.PanelEntry],
-    order: str,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[Patient], str | None]:
-    """A page of the panel sorted in memory (the sort key is computed, not a column)."""
-
-    def key(p: Patient) -> tuple[str, ...]:
-        if order == "newest":
-            return (f"{9e12 - p.created_at.timestamp():016.3f}", str(p.id))
-        return (
-            str(entries[p.id].need),
-            p.family_name.lower(),
-            p.given_name.lower(),
-            str(p.id),
-        )
-
-    ordered = sorted(patients, key=key)
-    if cursor is not None:
-        after = tuple(decode_cursor(cursor, length=2 if order == "newest" else 4))
-        try:  # a key this server wrote ends with the patient's id
-            uuid.UUID(after[-1])
-        except ValueError:
-            raise invalid_cursor() from None
-        ordered = [p for p in ordered if key(p) > after]
-    page = ordered[:limit]
-    more = len(ordered) > limit
-    return page, encode_cursor(list(key(page[-1]))) if more and page else None
+def _list_item(row: outcomes_panel.PanelRow) -> PatientListItem:
+    st = row.standing
+    days = row.days()
+    return PatientListItem(
+        **to_read(row.patient).model_dump(),
+        outcome_status=st.outcome_status,
+        open_urgent_alerts=st.open_urgent_alerts,
+        open_warning_alerts=st.open_warning_alerts,
+        need=NeedRead(score=st.need_score, reasons=[NeedReason(**r) for r in st.need]),
+        tracks=list(dict.fromkeys(p["track"] for p in st.periods)),
+        periods=[
+            PanelPeriod(
+                enrollment_id=p["enrollment_id"],
+                track=p["track"],
+                day=days[p["enrollment_id"]],
+                status=p["status"],
+            )
+            for p in st.periods
+        ],
+        evaluated_at=st.evaluated_at,
+    )
 
 
 async def reissue_activation(

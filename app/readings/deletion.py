@@ -23,6 +23,7 @@ from app.audit import service as audit_service
 from app.auth.principal import Principal
 from app.clock import utcnow
 from app.errors import NotFound
+from app.outcomes.touch import touch
 from app.patients.models import Patient
 from app.readings import feed, rollups
 from app.readings.models import Reading
@@ -56,6 +57,7 @@ async def delete_reading(
             raise NotFound("No such reading.")
         return
     reading_type, local_date = row
+    touch(session, patient.id)
     await rollups.recompute_day(
         session, patient_id=patient.id, reading_type=reading_type, local_date=local_date
     )

@@ -47,6 +47,7 @@ from app.auth.principal import Principal
 from app.clock import utcnow
 from app.db import new_id
 from app.errors import Conflict, FieldError, Invalid
+from app.outcomes.touch import touch
 from app.patients.models import Patient
 from app.readings import catalog, feed, rollups, units
 from app.readings.alert_rules import alert_specs
@@ -332,8 +333,10 @@ async def ingest(
 async def _after_insert(
     session: AsyncSession, principal: Principal, patient: Patient, rows: list[dict[str, Any]]
 ) -> None:
-    """What storing new readings changes, in the same transaction: rollups, alerts."""
+    """What storing new readings changes, in the same transaction: rollups, alerts, the
+    stored standing."""
     await rollups.add(session, patient_id=patient.id, rows=rows)
+    touch(session, patient.id)
     await alerts_service.open_alerts(
         session,
         principal=principal,

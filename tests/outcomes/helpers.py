@@ -15,9 +15,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from fastapi import FastAPI
 
 from app import clock
 from app.checkins.instruments import CATALOG
+from app.worker import run_due
 from tests.factories import Actor
 
 START = date(2026, 7, 5)
@@ -38,6 +40,12 @@ def on_day(day: int) -> Iterator[None]:
     """The service's clock reads the evening of care-period day `day` in New York."""
     with clock.frozen_at(datetime.combine(date_of(day), time(20), tzinfo=TZ)):
         yield
+
+
+async def worker_pass(app: FastAPI) -> int:
+    """What the worker does at the patients' midnight: re-evaluate the stored standings the
+    date has changed (tests move the clock, then run a pass)."""
+    return await run_due(app.state.sessionmaker, rules=app.state.rules)
 
 
 def enrollment(track: str, *conditions: str, start: date = START, **more: Any) -> dict[str, Any]:

@@ -8,14 +8,14 @@ import httpx
 from fastapi import FastAPI
 
 from app.outcomes.demo import add_calendar_patients
-from tests.factories import make_org
+from tests.factories import make_org, writing
 
 
 async def test_each_calendar_patient_stands_where_the_demo_says(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     org = await make_org(app)
-    async with app.state.sessionmaker() as session, session.begin():
+    async with writing(app) as session:
         lines = await add_calendar_patients(
             session, staff=org.clinician.principal, rules=app.state.rules, activation_ttl_days=7
         )

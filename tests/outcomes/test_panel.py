@@ -11,8 +11,9 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from app.outcomes.touch import touch
 from app.patients.models import Patient
-from tests.factories import OrgWorld, PatientWorld, make_org, make_patient
+from tests.factories import OrgWorld, PatientWorld, make_org, make_patient, writing
 from tests.outcomes.helpers import cuff, enrollment, labs, on_day
 
 TODAY = 100
@@ -25,10 +26,11 @@ async def _ckm(app: FastAPI, org: OrgWorld, family: str, created_on: int) -> Pat
     `newest` order is well defined."""
     with on_day(created_on):
         patient = await make_patient(app, org, enroll=enrollment("CKM", "ascvd"))
-    async with app.state.sessionmaker() as session, session.begin():
+    async with writing(app) as session:
         row = await session.get(Patient, patient.id)
         assert row is not None
         row.family_name = family
+        touch(session, patient.id)
     return patient
 
 
@@ -52,21 +54,48 @@ async def test_panel_orders_by_need_and_filters(app: FastAPI, client: httpx.Asyn
         panel = await client.get("/v1/patients", headers=org.clinician.headers)
         assert panel.status_code == 200, panel.text
         items = panel.json()["items"]
-        assert [p["family_name"] for p in items] == ["Young", "Baker", "Diaz", "Clark", "Adams"]
+        # By the need score (docs/rules.md "Need score"); no report was prepared, so every
+        # baseline report is missed (10 each).
+        assert [(p["family_name"], p["need"]["score"]) for p in items] == [
+            ("Young", 100 + 30 + 15 + 10),  # urgent alert, off track, projected short
+            ("Clark", 40 + 15 + 10 + 10),  # 96 days without cuff readings (capped at 40)
+            ("Baker", 30 + 15 + 10),  # off track, projected short
+            ("Diaz", 25 + 15 + 10),  # no baseline: it cannot attain
+            ("Adams", 10),
+        ]
+        assert [r["code"] for r in items[0]["need"]["reasons"]] == [
+            "urgent_alerts",
+            "off_track",
+            "projected_short",
+            "report_missed",
+        ]
+        assert items[1]["need"]["reasons"][0] == {
+            "code": "no_recent_data",
+            "points": 40,
+            "text": "No data the CKM track needs for 96 days",
+            "track": "CKM",
+        }
         assert [p["open_urgent_alerts"] for p in items] == [1, 0, 0, 0, 0]
         assert [p["outcome_status"] for p in items] == [
             "off_track",  # the 186 keeps the mean of the last 15 days up (139.5)
-            "off_track",
-            "no_baseline",  # ranked with off track: it cannot attain without help
             "insufficient_data",
+            "off_track",
+            "no_baseline",
             "met",
         ]
+        assert [(p["tracks"], [d["day"] for d in p["periods"]]) for p in items] == [
+            (["CKM"], [TODAY])
+        ] * 5
 
         off = await client.get(
             "/v1/patients", params={"status": "off_track"}, headers=org.admin.headers
         )
         # Young is off track too, and first by need.
         assert [p["family_name"] for p in off.json()["items"]] == ["Young", "Baker"]
+        quiet_ones = await client.get(
+            "/v1/patients", params={"need": "no_recent_data"}, headers=org.admin.headers
+        )
+        assert [p["family_name"] for p in quiet_ones.json()["items"]] == ["Clark"]
         missing = await client.get(
             "/v1/patients", params={"status": "no_baseline"}, headers=org.admin.headers
         )
@@ -84,9 +113,9 @@ async def test_panel_orders_by_need_and_filters(app: FastAPI, client: httpx.Asyn
         ).json()
         assert [p["family_name"] for p in first["items"] + rest["items"]] == [
             "Young",
+            "Clark",
             "Baker",
             "Diaz",
-            "Clark",
             "Adams",
         ]
         assert rest["next_cursor"] is None

@@ -26,6 +26,7 @@ from tests.outcomes.helpers import (
     progress,
     reporting,
     statuses,
+    worker_pass,
 )
 
 
@@ -327,6 +328,7 @@ async def test_worklist_lists_due_soon_and_missed_windows_by_closing_day(
     with on_day(65):
         # `late`'s baseline window (days 1-60) closed without a report; `soon`'s (its own
         # days 1-60, our days 20-79) closes within 14 days.
+        assert await worker_pass(app) == 2
         response = await client.get("/v1/organization/reporting", headers=org.clinician.headers)
         assert response.status_code == 200, response.text
         items = response.json()["items"]
