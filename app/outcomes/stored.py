@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -261,6 +262,55 @@ async def _lock(session: AsyncSession, patient_ids: Sequence[uuid.UUID]) -> None
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """What `refresh` writes for some patients: their periods', windows' and panel rows."""
+
+    periods: list[dict[str, Any]]
+    windows: list[dict[str, Any]]
+    patients: list[dict[str, Any]]
+
+
+async def evaluate(
+    session: AsyncSession, *, rules: Ruleset, patient_ids: Sequence[uuid.UUID]
+) -> Rows:
+    """The rows the patients' standings are on their local today; nothing is written."""
+    patients = {
+        p.id: p
+        for p in await session.scalars(
+            select(Patient)
+            .where(Patient.id.in_(patient_ids))
+            .execution_options(populate_existing=True)
+        )
+    }
+    enrollments = await session.scalars(
+        select(Enrollment)
+        .where(Enrollment.patient_id.in_(patient_ids), Enrollment.ended_at.is_(None))
+        .order_by(Enrollment.start_date, Enrollment.id)
+        .execution_options(populate_existing=True)
+    )
+    subjects = [Subject(patients[e.patient_id], e) for e in enrollments]
+    evaluated = await evaluate_subjects(session, rules=rules, subjects=subjects)
+    alerts = await alerts_service.open_counts(session, patient_ids=patient_ids)
+    by_patient: dict[uuid.UUID, list[tuple[Evaluated, date | None]]] = defaultdict(list)
+    rows = Rows([], [], [])
+    for e in evaluated:
+        last = need_rules.last_data_day(e.standing.period, rules=rules, sources=e.sources)
+        by_patient[e.subject.patient.id].append((e, last))
+        rows.periods.append(period_values(e, rules=rules, last_data_on=last))
+        if shown(e.standing, rules=rules):
+            rows.windows.extend(window_values(e))
+    now = utcnow()
+    rows.patients.extend(
+        patient_values(
+            patients[pid], by_patient[pid], rules=rules, open_alerts=alerts.get(pid, {}), now=now
+        )
+        for pid in patient_ids
+        if pid in patients
+    )
+    return rows
+
+
 async def refresh(
     session: AsyncSession, *, rules: Ruleset, patient_ids: Collection[uuid.UUID]
 ) -> None:
@@ -270,51 +320,21 @@ async def refresh(
         return
     await session.flush()
     await _lock(session, ids)
-    patients = {
-        p.id: p
-        for p in await session.scalars(
-            select(Patient).where(Patient.id.in_(ids)).execution_options(populate_existing=True)
-        )
-    }
-    enrollments = await session.scalars(
-        select(Enrollment)
-        .where(Enrollment.patient_id.in_(ids), Enrollment.ended_at.is_(None))
-        .order_by(Enrollment.start_date, Enrollment.id)
-        .execution_options(populate_existing=True)
-    )
-    subjects = [Subject(patients[e.patient_id], e) for e in enrollments]
-    evaluated = await evaluate_subjects(session, rules=rules, subjects=subjects)
-    alerts = await alerts_service.open_counts(session, patient_ids=ids)
-    by_patient: dict[uuid.UUID, list[tuple[Evaluated, date | None]]] = defaultdict(list)
-    periods, windows = [], []
-    for e in evaluated:
-        last = need_rules.last_data_day(e.standing.period, rules=rules, sources=e.sources)
-        by_patient[e.subject.patient.id].append((e, last))
-        periods.append(period_values(e, rules=rules, last_data_on=last))
-        if shown(e.standing, rules=rules):
-            windows.extend(window_values(e))
-    now = utcnow()
-    rows = [
-        patient_values(
-            patients[pid], by_patient[pid], rules=rules, open_alerts=alerts.get(pid, {}), now=now
-        )
-        for pid in ids
-        if pid in patients
-    ]
+    rows = await evaluate(session, rules=rules, patient_ids=ids)
     await session.execute(delete(WindowStanding).where(WindowStanding.patient_id.in_(ids)))
     await session.execute(delete(PeriodStanding).where(PeriodStanding.patient_id.in_(ids)))
-    if periods:
-        await session.execute(insert(PeriodStanding), periods)
-    if windows:
-        await session.execute(insert(WindowStanding), windows)
-    if rows:
+    if rows.periods:
+        await session.execute(insert(PeriodStanding), rows.periods)
+    if rows.windows:
+        await session.execute(insert(WindowStanding), rows.windows)
+    if rows.patients:
         statement = upsert_insert(session)(PatientStanding)
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=[PatientStanding.patient_id],
-                set_={c: statement.excluded[c] for c in rows[0] if c != "patient_id"},
+                set_={c: statement.excluded[c] for c in rows.patients[0] if c != "patient_id"},
             ),
-            rows,
+            rows.patients,
         )
 
 
