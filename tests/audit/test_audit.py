@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.audit.models import AuditEvent
+from app.clock import utc_today
 from tests.dates import start_day
 from tests.factories import make_org, make_patient
 
@@ -92,3 +93,34 @@ async def test_access_log_paginates(app: FastAPI, client: httpx.AsyncClient) -> 
             break
     assert len(seen) == len(set(seen))
     assert len(seen) >= 7  # patient and device creation, five reads
+
+
+@pytest.mark.parametrize("as_of", [None, "today"])
+async def test_attainment_audits_each_patient_counted(
+    app: FastAPI, client: httpx.AsyncClient, as_of: str | None
+) -> None:
+    """Stored (no `as_of`: one INSERT ... SELECT) or afresh, every patient counted, control
+    group included, has a read event; a patient of no period has none."""
+    org = await make_org(app)
+    eckm = {"track": "eCKM", "conditions": ["hypertension"], "start_date": start_day()}
+    counted = await make_patient(app, org, enroll=eckm)
+    control = await make_patient(app, org, enroll={**eckm, "control_group": True})
+    outside = await make_patient(app, org)
+    params = {"as_of": utc_today().isoformat()} if as_of else {}
+    response = await client.get(
+        "/v1/organization/attainment", params=params, headers=org.admin.headers
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["periods"], response.json()["control_group_periods"]) == (1, 1)
+    async with app.state.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(AuditEvent.patient_id, AuditEvent.actor_id, AuditEvent.outcome).where(
+                    AuditEvent.resource_type == "attainment"
+                )
+            )
+        ).all()
+    assert sorted(rows) == sorted(
+        (p.id, org.admin.principal.id, "success") for p in (counted, control)
+    )
+    assert outside.id not in {r[0] for r in rows}

@@ -417,3 +417,39 @@ def test_the_whole_is_the_sum_of_its_tracks(cohort: list[Member]) -> None:
         projected_earned = t.projected_rate is not None and t.projected_rate >= 0.5
         kept = p.outcome_aligned_payment if projected_earned else p.outcome_aligned_payment / 2
         assert p.projected == pytest.approx(kept)
+
+
+@pytest.mark.parametrize(
+    ("flags", "whole", "limited"),
+    [
+        # (baseline_complete, current_complete, limited_digital_access) per period
+        ([], (None, None), (None, None)),
+        ([(True, True, False), (True, False, False)], (1.0, 0.5), (None, None)),
+        (
+            [(True, True, False), (True, True, False), (False, False, True), (True, False, True)],
+            (0.75, 0.5),
+            (0.5, 0.0),  # the group behind on data, not on health
+        ),
+    ],
+)
+def test_data_completeness_by_stratum(
+    flags: list[tuple[bool, bool, bool]],
+    whole: tuple[float | None, float | None],
+    limited: tuple[float | None, float | None],
+) -> None:
+    members = [
+        running(
+            "eCKM",
+            False,
+            baseline_complete=baseline,
+            current_complete=current,
+            limited_digital_access=limited_access,
+        )
+        for baseline, current, limited_access in flags
+    ]
+    summary = track_attainment(members, rules=RULES, track="eCKM", cohort=None, as_of=AS_OF)
+    assert (summary.data.baseline, summary.data.current) == whole
+    group = summary.strata["limited_digital_access"].data
+    assert (group.baseline, group.current) == limited
+    empty = summary.strata["dual_eligible"].data
+    assert (empty.baseline, empty.current) == (None, None)

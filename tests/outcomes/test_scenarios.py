@@ -43,6 +43,7 @@ from tests.outcomes.helpers import (
     statuses,
     weights,
     when,
+    worker_pass,
 )
 
 AFTER = 430  # every end-of-period window (closing on day 425) has closed: results are final
@@ -93,8 +94,10 @@ def _reported(report: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 async def _attainment(
-    client: httpx.AsyncClient, org: OrgWorld, day: int = AFTER, **params: Any
+    app: FastAPI, client: httpx.AsyncClient, org: OrgWorld, day: int = AFTER, **params: Any
 ) -> dict[str, Any]:
+    """The attainment evaluated afresh on `day`; on the clock's day (`on_day(day)`), after the
+    worker's pass, today's attainment from stored standings must say the same."""
     response = await client.get(
         "/v1/organization/attainment",
         params={"as_of": date_of(day).isoformat(), **params},
@@ -102,7 +105,22 @@ async def _attainment(
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    await worker_pass(app)
+    kept = await client.get("/v1/organization/attainment", params=params, headers=org.admin.headers)
+    assert kept.status_code == 200, kept.text
+    assert _undated(kept.json()) == _undated(body)
     return body
+
+
+def _undated(body: dict[str, Any]) -> dict[str, Any]:
+    """An attainment without its `as_of` (UTC today for stored standings; each patient here
+    lives in New York, where the clock's day is `day`)."""
+    tracks = body.get("tracks")
+    return {
+        **body,
+        "as_of": None,
+        "tracks": [_undated(t) for t in tracks] if tracks is not None else None,
+    }
 
 
 def _counts(body: dict[str, Any]) -> dict[str, Any]:
@@ -251,9 +269,9 @@ async def test_eckm(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert sorted(manual_bp_value["source_ids"]) == sorted(str(i) for i in counted)
 
     with on_day(AFTER):
-        summary = await _attainment(client, org, track="eCKM")
-        cohort = await _attainment(client, org, track="eCKM", cohort=2026)
-        empty = await _attainment(client, org, track="eCKM", cohort=2027)
+        summary = await _attainment(app, client, org, track="eCKM")
+        cohort = await _attainment(app, client, org, track="eCKM", cohort=2026)
+        empty = await _attainment(app, client, org, track="eCKM", cohort=2027)
     assert _counts(summary) == {
         "periods": 5,  # the control-group period is left out
         "control_group_periods": 1,
@@ -426,7 +444,7 @@ async def test_ckm(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert _reported(reports["improved"], "weight")["bmi"] is None
 
     with on_day(AFTER):
-        summary = await _attainment(client, org, track="CKM")
+        summary = await _attainment(app, client, org, track="CKM")
     assert _counts(summary) == {
         "periods": 5,
         "control_group_periods": 0,
@@ -553,7 +571,7 @@ async def test_msk(app: FastAPI, client: httpx.AsyncClient) -> None:
 
     with on_day(300):
         # Only the early report is final: the rate counts it alone.
-        midway = await _attainment(client, org, 300, track="MSK")
+        midway = await _attainment(app, client, org, 300, track="MSK")
     assert _counts(midway) == {
         "periods": 5,
         "control_group_periods": 0,
@@ -637,7 +655,7 @@ async def test_msk(app: FastAPI, client: httpx.AsyncClient) -> None:
     }
 
     with on_day(AFTER):
-        summary = await _attainment(client, org, track="MSK")
+        summary = await _attainment(app, client, org, track="MSK")
     assert _counts(summary) == {
         "periods": 5,
         "control_group_periods": 0,
@@ -784,8 +802,8 @@ async def test_bh(app: FastAPI, client: httpx.AsyncClient) -> None:
         assert (await _report(client, staff, msk, "end_of_period", 365))["attained"] is True
 
     with on_day(AFTER):
-        summary = await _attainment(client, org, track="BH")
-        overall = await _attainment(client, org)
+        summary = await _attainment(app, client, org, track="BH")
+        overall = await _attainment(app, client, org)
     assert _counts(summary) == {
         "periods": 5,
         "control_group_periods": 0,
