@@ -58,7 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, echo=settings.sql_echo)
+        # The settings the app holds when it starts (the test suite starts one app many times,
+        # each on its own database).
+        current: Settings = app.state.settings
+        engine = create_engine(current.database_url, echo=current.sql_echo)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         # Long-lived startup objects leave the collector's view, and young-generation
@@ -73,11 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 run_forever(
                     app.state.sessionmaker,
                     rules=rules,
-                    interval_seconds=settings.worker_interval_seconds,
+                    interval_seconds=current.worker_interval_seconds,
                     stop=stop,
                 )
             )
-            if settings.worker_in_process
+            if current.worker_in_process
             else None
         )
         try:
