@@ -49,6 +49,9 @@ def _filtered(
         reachable_patients(principal)
         .join(PatientStanding, PatientStanding.patient_id == Patient.id)
         .add_columns(PatientStanding)
+        # The same organization as reach's, stated on the standings so their panel index
+        # (organization, need, name) both filters and orders: no sort of the whole organization.
+        .where(PatientStanding.organization_id == principal.organization_id)
     )
     for column, value in (
         (PatientStanding.tracks, track),
