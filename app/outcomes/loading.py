@@ -51,18 +51,25 @@ def _window_conditions(
 
 
 def _of_enrollments(
-    enrollment_ids: Sequence[uuid.UUID],
+    enrollments: Sequence[Enrollment],
     *,
     patient_id: InstrumentedAttribute[uuid.UUID],
     columns: Sequence[Any],
     where: Sequence[ColumnElement[bool]],
     oldest_first: Sequence[InstrumentedAttribute[Any]],
 ) -> Select[Any]:
-    """Rows of one observation table for the enrollments' patients, led by the enrollment id."""
+    """Rows of one observation table for the enrollments' patients, led by the enrollment id.
+    The patients are named on the observation table too: PostgreSQL then reads them through
+    its (patient_id, ...) index instead of scanning the table (a batch of 200 periods in an
+    organization of 10,000 patients: 2.5 s by scan)."""
     return (
         select(Enrollment.id, *columns)
         .join(Enrollment, Enrollment.patient_id == patient_id)
-        .where(Enrollment.id.in_(enrollment_ids), *where)
+        .where(
+            Enrollment.id.in_([e.id for e in enrollments]),
+            patient_id.in_(sorted({e.patient_id for e in enrollments})),
+            *where,
+        )
         .order_by(*oldest_first)
     )
 
@@ -83,7 +90,6 @@ async def load_points(
     for enrollment in enrollments:
         track: Track = enrollment.track  # type: ignore[assignment]
         wanted |= {s for m in rules.measures_for(track) for s in m.sources}
-    enrollment_ids = [e.id for e in enrollments]
     connection = await session.connection()  # Core rows: no ORM bookkeeping per row
     checkin_sources = {s: parts for s in wanted if (parts := checkin_source(s)) is not None}
     reading_types = sorted(wanted - checkin_sources.keys())
@@ -91,7 +97,7 @@ async def load_points(
     long_lived = Reading.type.in_(sorted(LAB_SOURCES | {HEIGHT}))
     rows = await connection.execute(
         _of_enrollments(
-            enrollment_ids,
+            enrollments,
             patient_id=Reading.patient_id,
             columns=(
                 Reading.id,
@@ -125,7 +131,7 @@ async def load_points(
     if instruments:
         checkin_rows = await connection.execute(
             _of_enrollments(
-                enrollment_ids,
+                enrollments,
                 patient_id=Checkin.patient_id,
                 columns=(
                     Checkin.id,

@@ -24,15 +24,15 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import service as alerts_service
 from app.clock import utcnow
-from app.db import upsert_insert
+from app.db import Base, upsert_insert
 from app.outcomes import need as need_rules
 from app.outcomes.evaluation import Evaluated, Subject, evaluate_subjects
 from app.outcomes.models import PatientStanding, PeriodStanding, WindowStanding
@@ -262,6 +262,10 @@ async def _lock(session: AsyncSession, patient_ids: Sequence[uuid.UUID]) -> None
     )
 
 
+def _table(model: type[Base]) -> Table:
+    return cast("Table", model.__table__)
+
+
 @dataclass(frozen=True, slots=True)
 class Rows:
     """What `refresh` writes for some patients: their periods', windows' and panel rows."""
@@ -323,12 +327,14 @@ async def refresh(
     rows = await evaluate(session, rules=rules, patient_ids=ids)
     await session.execute(delete(WindowStanding).where(WindowStanding.patient_id.in_(ids)))
     await session.execute(delete(PeriodStanding).where(PeriodStanding.patient_id.in_(ids)))
+    # Core statements on the tables: one multi-row INSERT per few hundred rows, where the ORM's
+    # bulk path sent a statement per row (the worker's pass is mostly these writes otherwise).
     if rows.periods:
-        await session.execute(insert(PeriodStanding), rows.periods)
+        await session.execute(insert(_table(PeriodStanding)), rows.periods)
     if rows.windows:
-        await session.execute(insert(WindowStanding), rows.windows)
+        await session.execute(insert(_table(WindowStanding)), rows.windows)
     if rows.patients:
-        statement = upsert_insert(session)(PatientStanding)
+        statement = upsert_insert(session)(_table(PatientStanding))
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=[PatientStanding.patient_id],
