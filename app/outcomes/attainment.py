@@ -55,11 +55,9 @@ class Member:
     current_complete: bool = False  # every applicable target measure has a current value
 
     def in_stratum(self, name: str) -> bool:
-        return {
-            "dual_eligible": self.dual_eligible,
-            "rural": self.rural,
-            "limited_digital_access": self.limited_digital_access,
-        }[name]
+        if name not in STRATA:
+            raise KeyError(name)
+        return bool(getattr(self, name))
 
 
 def period_payment(member: Member, *, payment: Payment) -> float:
@@ -81,11 +79,18 @@ def _rates(members: Sequence[Member]) -> tuple[float | None, float | None]:
     return rate, projected
 
 
+def _thresholds(members: Sequence[Member], *, rules: Ruleset) -> dict[date, float]:
+    """The OAT of each start date among the members (a few hundred dates, not one look-up per
+    period: an organization has tens of thousands)."""
+    return {start: rules.attainment.threshold_for(start) for start in {m.start for m in members}}
+
+
 def _payment(members: Sequence[Member], *, rules: Ruleset) -> PaymentProjection:
     """Withholds earned per group of periods sharing a threshold."""
     groups: dict[float, list[Member]] = defaultdict(list)
+    threshold_of = _thresholds(members, rules=rules)
     for m in members:
-        groups[rules.attainment.threshold_for(m.start)].append(m)
+        groups[threshold_of[m.start]].append(m)
     total = withheld = projected = 0.0
     earned_all: list[bool] = []
     for threshold, group in groups.items():
@@ -137,7 +142,7 @@ def _summary(
     payment: PaymentProjection | None = None,
 ) -> TrackAttainment:
     rate, projected_rate = _rates(members)
-    thresholds = {rules.attainment.threshold_for(m.start) for m in members}
+    thresholds = set(_thresholds(members, rules=rules).values())
     threshold = thresholds.pop() if len(thresholds) == 1 and track is not None else None
     statuses: dict[str, int] = defaultdict(int)
     for m in members:
