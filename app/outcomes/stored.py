@@ -41,6 +41,7 @@ from app.outcomes.snapshot import required
 from app.outcomes.standing import Standing
 from app.outcomes.targets import least_advanced
 from app.outcomes.touch import take_touched
+from app.outcomes.values import HEIGHT
 from app.patients.models import Enrollment, Patient
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a placeholder row is due at once
@@ -344,8 +345,13 @@ async def refresh(
         )
 
 
+def _read_types(rules: Ruleset) -> set[str]:
+    """The reading types some rule reads: the measures' sources, and height (BMI)."""
+    return {source for m in rules.measures for source in m.sources} | {HEIGHT}
+
+
 async def refresh_touched(session: AsyncSession, *, rules: Ruleset) -> None:
     """Refresh the patients this session's writes touched (before its commit)."""
-    touched = take_touched(session)
+    touched = take_touched(session, read=_read_types(rules))
     if touched:
         await refresh(session, rules=rules, patient_ids=touched)

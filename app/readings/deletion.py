@@ -57,7 +57,7 @@ async def delete_reading(
             raise NotFound("No such reading.")
         return
     reading_type, local_date = row
-    touch(session, patient.id)
+    touch(session, patient.id, reading_types={reading_type})
     await rollups.recompute_day(
         session, patient_id=patient.id, reading_type=reading_type, local_date=local_date
     )

@@ -336,7 +336,7 @@ async def _after_insert(
     """What storing new readings changes, in the same transaction: rollups, alerts, the
     stored standing."""
     await rollups.add(session, patient_id=patient.id, rows=rows)
-    touch(session, patient.id)
+    touch(session, patient.id, reading_types={r["type"] for r in rows})
     await alerts_service.open_alerts(
         session,
         principal=principal,
