@@ -113,7 +113,8 @@ async def _stored(
         where.append(s.track == track)
     if cohort is not None:
         where.append(s.start_date.between(date(cohort, 1, 1), date(cohort, 12, 31)))
-    rows = await session.execute(
+    connection = await session.connection()  # Core rows: no ORM bookkeeping per row
+    rows = await connection.execute(
         select(
             s.track,
             s.start_date,
