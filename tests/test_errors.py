@@ -169,7 +169,9 @@ async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
     assert len(made.headers["x-request-id"]) == 32
 
 
-async def test_unexpected_error_is_a_clean_500(app: FastAPI) -> None:
+async def test_unexpected_error_is_a_clean_500(own_app: FastAPI) -> None:
+    app = own_app  # the route added here must not reach other tests' app
+
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")

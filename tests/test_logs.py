@@ -21,8 +21,10 @@ def _client(app: FastAPI) -> httpx.AsyncClient:
 
 
 async def test_an_unexpected_error_logs_where_not_what(
-    app: FastAPI, caplog: pytest.LogCaptureFixture
+    own_app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app = own_app
+
     @app.get("/boom")
     async def boom() -> None:
         try:
@@ -42,8 +44,10 @@ async def test_an_unexpected_error_logs_where_not_what(
 
 
 async def test_a_database_error_carrying_a_bound_value_is_logged_without_it(
-    app: FastAPI, caplog: pytest.LogCaptureFixture
+    own_app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app = own_app
+
     @app.get("/db-boom")
     async def db_boom(session: SessionDep) -> None:
         # PostgreSQL (asyncpg) names the bad value in its error; SQLite's driver fails on the
