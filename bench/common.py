@@ -7,13 +7,14 @@ scripts at a database you care about.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import socket
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -162,16 +163,32 @@ def _free_port() -> int:
         return port
 
 
-@asynccontextmanager
-async def server(database_url: str, workers: int = 1) -> AsyncIterator[str]:
-    """A real uvicorn process (no access log) serving the app on loopback."""
-    port = _free_port()
-    env = {
+def server_env(database_url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the benchmark server (and any `python -m app` command) runs with."""
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "ACCESS_RPM_ENV": "development",
         "ACCESS_RPM_JWT_SECRET": BENCH_SECRET,
+        **(extra or {}),
     }
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running benchmark server: where it listens and its process id (for its memory)."""
+
+    base: str
+    pid: int
+
+
+@asynccontextmanager
+async def serve(
+    database_url: str, workers: int = 1, *, env: Mapping[str, str] | None = None
+) -> AsyncIterator[Served]:
+    """A real uvicorn process (no access log) serving the app on loopback; `env` is added to
+    its environment (e.g. settings)."""
+    port = _free_port()
     process = await asyncio.create_subprocess_exec(
         *[
             sys.executable,
@@ -190,7 +207,7 @@ async def server(database_url: str, workers: int = 1) -> AsyncIterator[str]:
             str(workers),
         ],
         cwd=ROOT,
-        env=env,
+        env=server_env(database_url, env),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -204,10 +221,89 @@ async def server(database_url: str, workers: int = 1) -> AsyncIterator[str]:
                 await asyncio.sleep(0.05)
             else:
                 raise RuntimeError("the server did not start")
-        yield base
+        yield Served(base, process.pid)
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), timeout=10)
+
+
+@asynccontextmanager
+async def server(database_url: str, workers: int = 1) -> AsyncIterator[str]:
+    """A real uvicorn process (no access log) serving the app on loopback."""
+    async with serve(database_url, workers) as served:
+        yield served.base
+
+
+def rss_mib(pid: int) -> float | None:
+    """Resident memory of a process and its descendants, in MiB (Linux /proc); None once gone."""
+    total_kib = 0
+    pending, seen = [pid], False
+    while pending:
+        current = pending.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kib += int(line.split()[1])
+                    seen = True
+                    break
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (OSError, ValueError):
+            continue
+        pending.extend(int(c) for c in children)
+    return total_kib / 1024 if seen else None
+
+
+class RssSampler:
+    """Samples a process tree's resident memory every `interval` seconds while in use; `peak`
+    is the highest sample since the last `section()`, `highest` over the whole run."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.first: float | None = None
+        self.peak = 0.0
+        self.highest = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def sample(self) -> None:
+        value = rss_mib(self.pid)
+        if value is None:
+            return
+        if self.first is None:
+            self.first = value
+        self.peak = max(self.peak, value)
+        self.highest = max(self.highest, value)
+
+    def section(self) -> None:
+        """Start a new section: `peak` counts from the current sample."""
+        self.peak = 0.0
+        self.sample()
+
+    async def _run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(self.interval)
+
+    async def __aenter__(self) -> RssSampler:
+        self.sample()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def staff_token(
+    database_url: str, *, user_id: uuid.UUID, organization_id: uuid.UUID, role: str = "clinician"
+) -> str:
+    """An access token for a staff user already in the database (valid for the app's TTL)."""
+    keys = create_app(settings_for(database_url)).state.token_keys
+    return encode_access(
+        keys, subject=user_id, role=role, organization_id=organization_id, patient_id=None
+    )
 
 
 def percentile(samples: Sequence[float], pct: float) -> float:
