@@ -98,7 +98,7 @@ async def page(
                     ),
                 )
             )
-        statement = statement.order_by(s.need_score.desc(), s.family_key, s.given_key, s.patient_id)
+        statement = statement.order_by(s.need_rank, s.family_key, s.given_key, s.patient_id)
     else:
         if cursor is not None:
             at, last_id = decode_keyset(cursor)
