@@ -18,13 +18,15 @@ no I/O. Invariants:
 - across tracks, withholds are earned per track and the payments are their sum;
 - statuses count each period once: `attained`, else its least advanced applicable status, else
   `not_applicable`; strata count the social-risk groups even when empty, so high-need patients
-  are never quietly left out.
+  are never quietly left out;
+- a member may stand for several identical periods (`periods`): every count and amount is
+  the same as with one member per period.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -53,6 +55,9 @@ class Member:
     limited_digital_access: bool = False
     baseline_complete: bool = False  # every baseline the baseline report needs is known
     current_complete: bool = False  # every applicable target measure has a current value
+    # How many care periods this member stands for: identical periods (the start date may be
+    # any day with the same threshold) are counted once, weighted, by the stored path.
+    periods: int = 1
 
     def in_stratum(self, name: str) -> bool:
         if name not in STRATA:
@@ -72,10 +77,15 @@ def _share(hits: int, of: int) -> float | None:
     return round(hits / of, 4) if of else None
 
 
+def _count(members: Iterable[Member]) -> int:
+    """The care periods the members stand for."""
+    return sum(m.periods for m in members)
+
+
 def _rates(members: Sequence[Member]) -> tuple[float | None, float | None]:
     closed = [m for m in members if m.closed]
-    rate = _share(sum(1 for m in closed if m.attained is True), len(closed))
-    projected = _share(sum(1 for m in members if m.projected is True), len(members))
+    rate = _share(_count(m for m in closed if m.attained is True), _count(closed))
+    projected = _share(_count(m for m in members if m.projected is True), _count(members))
     return rate, projected
 
 
@@ -94,7 +104,7 @@ def _payment(members: Sequence[Member], *, rules: Ruleset) -> PaymentProjection:
     total = withheld = projected = 0.0
     earned_all: list[bool] = []
     for threshold, group in groups.items():
-        amount = sum(period_payment(m, payment=rules.payment) for m in group)
+        amount = sum(period_payment(m, payment=rules.payment) * m.periods for m in group)
         held = amount * rules.payment.withhold
         rate, projected_rate = _rates(group)
         earned = rate is not None and rate >= threshold
@@ -115,8 +125,8 @@ def _stratum(members: Sequence[Member], *, name: str) -> Stratum:
     group = [m for m in members if m.in_stratum(name)]
     rate, projected = _rates(group)
     return Stratum(
-        periods=len(group),
-        attained=sum(1 for m in group if m.attained is True),
+        periods=_count(group),
+        attained=_count(m for m in group if m.attained is True),
         rate=rate,
         projected_rate=projected,
         data=_completeness(group),
@@ -126,8 +136,8 @@ def _stratum(members: Sequence[Member], *, name: str) -> Stratum:
 def _completeness(members: Sequence[Member]) -> DataCompleteness:
     """The share of periods with complete baseline, and current, data."""
     return DataCompleteness(
-        baseline=_share(sum(1 for m in members if m.baseline_complete), len(members)),
-        current=_share(sum(1 for m in members if m.current_complete), len(members)),
+        baseline=_share(_count(m for m in members if m.baseline_complete), _count(members)),
+        current=_share(_count(m for m in members if m.current_complete), _count(members)),
     )
 
 
@@ -146,17 +156,17 @@ def _summary(
     threshold = thresholds.pop() if len(thresholds) == 1 and track is not None else None
     statuses: dict[str, int] = defaultdict(int)
     for m in members:
-        statuses["attained" if m.attained else (m.status or "not_applicable")] += 1
+        statuses["attained" if m.attained else (m.status or "not_applicable")] += m.periods
     return TrackAttainment(
         track=track,
         cohort=cohort,
         as_of=as_of,
         rules_version=rules.version,
-        periods=len(members),
+        periods=_count(members),
         control_group_periods=control_group_periods,
-        reported=sum(1 for m in members if m.reported),
-        closed=sum(1 for m in members if m.closed),
-        attained=sum(1 for m in members if m.attained is True),
+        reported=_count(m for m in members if m.reported),
+        closed=_count(m for m in members if m.closed),
+        attained=_count(m for m in members if m.attained is True),
         rate=rate,
         projected_rate=projected_rate,
         threshold=threshold,

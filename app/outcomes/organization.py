@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, extract, select
+from sqlalchemy import ColumnElement, Date, Select, case, extract, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
@@ -99,11 +99,32 @@ async def _evaluated_on(
     return [_member(e, rules=rules, as_of=as_of) for e in evaluated], control
 
 
+def _threshold_start(*, rules: Ruleset) -> ColumnElement[date]:
+    """The first day of the attainment threshold in force for a stored period's start
+    (the earliest threshold's before it): a day with the same threshold, so periods that
+    differ only by their start date's day group together."""
+    ordered = sorted(rules.attainment.thresholds, key=lambda t: t.from_)
+    if len(ordered) == 1:
+        return literal(ordered[0].from_, Date())
+    return case(
+        *(
+            (PeriodStanding.start_date >= t.from_, literal(t.from_, Date()))
+            for t in reversed(ordered[1:])
+        ),
+        else_=literal(ordered[0].from_, Date()),
+    )
+
+
 async def _stored(
-    session: AsyncSession, *, principal: Principal, track: Track | None, cohort: int | None
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    rules: Ruleset,
+    track: Track | None,
+    cohort: int | None,
 ) -> tuple[list[attainment.Member], list[Track]]:
-    """Every counted period as stored (each on its patient's local today), and the control
-    group's tracks."""
+    """Every counted period as stored (each on its patient's local today), identical ones
+    counted together by the database, and the control group's tracks."""
     s = PeriodStanding
     where = [
         s.organization_id == principal.organization_id,
@@ -113,36 +134,37 @@ async def _stored(
         where.append(s.track == track)
     if cohort is not None:
         where.append(s.start_date.between(date(cohort, 1, 1), date(cohort, 12, 31)))
-    connection = await session.connection()  # Core rows: no ORM bookkeeping per row
-    rows = await connection.execute(
-        select(
-            s.track,
-            s.start_date,
-            s.control_group,
-            s.attained,
-            s.projected,
-            s.end_closed,
-            s.end_reported,
-            s.outcome_status,
-            s.period_kind,
-            s.baseline_complete,
-            s.current_complete,
-            Patient.rural,
-            Patient.dual_eligible,
-            Patient.limited_digital_access,
-        )
+    columns = (
+        s.track,
+        _threshold_start(rules=rules).label("start"),
+        s.control_group,
+        s.attained,
+        s.projected,
+        s.end_closed,
+        s.end_reported,
+        s.outcome_status,
+        s.period_kind,
+        s.baseline_complete,
+        s.current_complete,
+        Patient.rural,
+        Patient.dual_eligible,
+        Patient.limited_digital_access,
+    )
+    rows = await session.execute(
+        select(*columns, func.count().label("periods"))
         .join(Patient, Patient.id == s.patient_id)
         .where(*where)
+        .group_by(*columns)
     )
     members, control = [], []
     for row in rows:
         if row.control_group:
-            control.append(row.track)
+            control.extend([row.track] * row.periods)
             continue
         members.append(
             attainment.Member(
                 track=row.track,
-                start=row.start_date,
+                start=row.start,
                 attained=row.attained,
                 projected=row.projected,
                 closed=row.end_closed,
@@ -154,6 +176,7 @@ async def _stored(
                 limited_digital_access=row.limited_digital_access,
                 baseline_complete=row.baseline_complete,
                 current_complete=row.current_complete,
+                periods=row.periods,
             )
         )
     await audit_service.record_selected(
@@ -181,7 +204,9 @@ async def organization_attainment(
     track, every track is summarised in `tracks`."""
     if as_of is None:
         day = utc_today()
-        members, control = await _stored(session, principal=principal, track=track, cohort=cohort)
+        members, control = await _stored(
+            session, principal=principal, rules=rules, track=track, cohort=cohort
+        )
     else:
         day = as_of
         members, control = await _evaluated_on(

@@ -12,6 +12,8 @@ over closed periods (end-of-period window closed, or a complete end-of-period re
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -417,6 +419,36 @@ def test_the_whole_is_the_sum_of_its_tracks(cohort: list[Member]) -> None:
         projected_earned = t.projected_rate is not None and t.projected_rate >= 0.5
         kept = p.outcome_aligned_payment if projected_earned else p.outcome_aligned_payment / 2
         assert p.projected == pytest.approx(kept)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            members(),
+            st.sampled_from([START, date(2027, 12, 31), date(2028, 1, 1), date(2028, 3, 1)]),
+            st.booleans(),
+            st.booleans(),
+        ),
+        max_size=30,
+    )
+)
+def test_identical_periods_counted_once_weighted_give_the_same_attainment(
+    drawn: list[tuple[Member, date, bool, bool]],
+) -> None:
+    """The stored path counts identical periods together (`periods`), and their start date by
+    the threshold in force; the summary is the same as one member per period."""
+    cohort = [
+        replace(m, start=start, baseline_complete=baseline, current_complete=current)
+        for m, start, baseline, current in drawn
+    ]
+    threshold_start = {START: START, date(2027, 12, 31): START}  # the rest: 2028-01-01
+    grouped = Counter(
+        replace(m, start=threshold_start.get(m.start, date(2028, 1, 1))) for m in cohort
+    )
+    weighted = [replace(m, periods=n) for m, n in grouped.items()]
+    assert len(weighted) <= len(cohort)
+    as_one = across_tracks(cohort, rules=LATER, cohort=None, as_of=AS_OF)
+    assert across_tracks(weighted, rules=LATER, cohort=None, as_of=AS_OF) == as_one
 
 
 @pytest.mark.parametrize(

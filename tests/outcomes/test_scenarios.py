@@ -947,3 +947,31 @@ async def test_threshold_change_is_data_only(
     assert statuses(item)["blood_pressure"] == progress_status
     assert _values(report) == {"blood_pressure": (138.0, report_status)}
     assert report["attained"] is attained
+
+
+async def test_stored_attainment_counts_periods_under_each_threshold(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Today's attainment groups stored periods by the threshold in force for their start (the
+    database counts them): with two thresholds it equals the fresh evaluation."""
+    rules_file = tmp_path / "rules.toml"
+    later = f"\n[[attainment.thresholds]]\nfrom = {date_of(3).isoformat()}\nvalue = 0.6\n"
+    rules_file.write_text(DEFAULT_RULESET.read_text() + later)
+    settings: Settings = make_settings(database_url, ACCESS_RPM_RULES_FILE=str(rules_file))
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            org = await make_org(app)
+            with on_day(10):
+                for day in (1, 2, 3, 5, 9):
+                    enroll = enrollment("eCKM", "hypertension", start=date_of(day))
+                    await make_patient(app, org, enroll=enroll)
+                enroll = enrollment("eCKM", "hypertension", start=date_of(4), control_group=True)
+                await make_patient(app, org, enroll=enroll)
+                body = await _attainment(app, client, org, day=10)
+    assert (body["periods"], body["control_group_periods"]) == (5, 1)
+    assert body["threshold"] is None  # two thresholds apply
+    (track,) = body["tracks"]
+    assert (track["track"], track["periods"], track["threshold"]) == ("eCKM", 5, None)
+    assert body["payment"]["outcome_aligned_payment"] == 5 * 360.0
