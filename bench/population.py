@@ -427,7 +427,7 @@ class Rows:
 COLUMNS: dict[str, tuple[str, ...]] = {
     "organizations": ("id", "name", "created_at"),
     "users": (
-        "id", "organization_id", "role", "email", "name", "password_hash", "patient_id",
+        "id", "organization_id", "role", "email", "login", "name", "password_hash", "patient_id",
         "disabled_at", "created_at",
     ),
     "patients": (
@@ -1028,6 +1028,7 @@ def people_rows(
                 organization_id,
                 "patient",
                 None,
+                f"pt-bench-{person.index}",
                 None,
                 None,
                 person.id,
@@ -1094,8 +1095,8 @@ async def load(
             connection,
             "users",
             [
-                (uid, organization_id, role, f"{role}-{n}@bench.example", f"Bench {role} {n}", None,
-                 None, None, created)
+                (uid, organization_id, role, f"{role}-{n}@bench.example",
+                 f"{role}-{n}@bench.example", f"Bench {role} {n}", None, None, None, created)
                 for n, (uid, role) in enumerate(staff)
             ],
         )  # fmt: skip

@@ -14,6 +14,17 @@ _CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CODE_LENGTH = 12  # 60 bits
 
 
+# Generated usernames: lower case, no 0/o or 1/l/i, so they read aloud and type on a phone.
+_USERNAME_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+
+
+def new_username() -> str:
+    """A sign-in name for a patient without an email, like `pt-7k3q-9mwz` (40 bits: unique
+    by the database's index, and no secret: the password guards the account)."""
+    chars = "".join(secrets.choice(_USERNAME_ALPHABET) for _ in range(8))
+    return f"pt-{chars[:4]}-{chars[4:]}"
+
+
 def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 

@@ -2,12 +2,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.auth import credentials
 from app.clock import utcnow
 from app.db import Base, CreatedMixin, IdMixin
+
+
+def _email_or_username(context: Any) -> str:
+    email = context.get_current_parameters().get("email")
+    return str(email) if email else credentials.new_username()
 
 
 class User(IdMixin, CreatedMixin, Base):
@@ -17,8 +24,13 @@ class User(IdMixin, CreatedMixin, Base):
 
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
-    # Stored lower-cased; a patient may have none and then signs in by refresh token only.
+    __table_args__ = (Index("ix_users_login", "login", unique=True),)
+
+    # Stored lower-cased; a patient may activate without one.
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    # The name to sign in with: the email, or a generated username (`credentials.new_username`)
+    # for a patient who activated without one, so every activated patient can sign in again.
+    login: Mapped[str] = mapped_column(String(320), default=_email_or_username)
     name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     patient_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -4,10 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, CreatedMixin, IdMixin
+
+# The registrations the unique index holds to one per physical device (those with a serial).
+LIVE_REGISTRATION = "serial IS NOT NULL AND revoked_at IS NULL"
 
 
 def _cuff_placement(context: Any) -> str | None:
@@ -20,6 +23,20 @@ class Device(IdMixin, CreatedMixin, Base):
     """A patient's measuring device and its client credentials (secret stored as SHA-256)."""
 
     __tablename__ = "devices"
+    # One live registration per patient and physical device: registering it again returns it.
+    __table_args__ = (
+        Index(
+            "ix_devices_live_registration",
+            "patient_id",
+            "kind",
+            "manufacturer",
+            "model",
+            "serial",
+            unique=True,
+            sqlite_where=text(LIVE_REGISTRATION),
+            postgresql_where=text(LIVE_REGISTRATION),
+        ),
+    )
 
     patient_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
