@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import json
 import math
 import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "ACCESS_RPM_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/access-rpm.db"
@@ -65,6 +67,10 @@ class Settings(BaseSettings):
     # Peers whose X-Forwarded-For names the client (IP addresses or CIDR networks); any other
     # peer is the client itself. Empty: trust no proxy.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # The origins (scheme://host[:port]) of browser apps allowed to call the API (CORS); empty:
+    # none, and no CORS headers at all. A JSON list or comma-separated (NoDecode: the validator
+    # below reads both).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The interactive docs and the OpenAPI schema: on in development, off in production unless
     # set. /metrics: off, open, or behind `Authorization: Bearer <metrics_token>`.
     docs_enabled: bool | None = None
@@ -93,9 +99,63 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [entry for entry in text.split(",") if entry.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(origin(entry) for entry in value))
+
+    @model_validator(mode="after")
+    def _https_origins_in_production(self) -> Settings:
+        # A page served over plain HTTP can be rewritten on the way to the browser, and then
+        # holds a clinician's token.
+        plain = [o for o in self.cors_origins if o.startswith("http://")]
+        if self.env == "production" and plain:
+            raise ValueError(f"{plain[0]!r}: in production a CORS origin must be https, not http")
+        return self
+
     @property
     def serves_docs(self) -> bool:
         return self.docs_enabled if self.docs_enabled is not None else self.env == "development"
+
+
+def origin(entry: str) -> str:
+    """A browser origin as browsers send it in `Origin`: `scheme://host[:port]`, scheme and host
+    in lower case, the scheme's default port left out (so `https://Clinic.example:443/` is
+    `https://clinic.example`). Anything else (a path, a wildcard, `null`) is refused."""
+    text = entry.strip()
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = -1
+    scheme = parts.scheme.lower()
+    if (
+        scheme not in ("http", "https")
+        or not parts.hostname
+        or "*" in text
+        or "@" in parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or port == -1
+    ):
+        raise ValueError(
+            f"{entry!r} is not an origin: write scheme://host[:port], as the browser app is"
+            " served (for example https://clinic.example.com or http://localhost:3000)"
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default_port = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default_port) else "")
 
 
 @lru_cache

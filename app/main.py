@@ -24,7 +24,7 @@ from app.db import create_engine, create_sessionmaker
 from app.devices.router import router as devices_router
 from app.errors import COMMON_RESPONSES, install_error_handlers
 from app.health import router as health_router
-from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.middleware import BodyLimitMiddleware, CorsMiddleware, RequestContextMiddleware
 from app.organizations.router import router as organizations_router
 from app.outcomes import stored
 from app.outcomes.router import router as outcomes_router
@@ -130,7 +130,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, responses=COMMON_RESPONSES)
     app.include_router(health_router)
-    # Outermost last: the request id wraps everything, including 413s.
+    # Outermost last: the request id wraps everything, including 413s; CORS wraps that, so
+    # every answer an allowed origin gets (a 413, a last-resort 500) is readable by its page.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(CorsMiddleware, origins=settings.cors_origins)
     return app

@@ -1,5 +1,5 @@
 """Pure ASGI middleware: request ids, no caching of API answers, the body-size limit, metrics,
-and last-resort 500s.
+last-resort 500s, and CORS for the configured browser origins.
 
 Pure ASGI (not BaseHTTPMiddleware) so request bodies stream untouched and context variables set
 here are visible to the route.
@@ -11,10 +11,14 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_response
@@ -143,6 +147,62 @@ class BodyLimitMiddleware:
             detail=f"The request body is larger than {self.max_bytes} bytes.",
         )
         await response(scope, receive, send)
+
+
+# What a browser app may send and read across origins (docs/api.md "Operations"). Bearer tokens,
+# never cookies: no credentials mode, so a page of another site can never ride on a session.
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
+CORS_EXPOSED_HEADERS = (
+    "Location",
+    "Content-Location",
+    "Retry-After",
+    "WWW-Authenticate",
+    "X-Request-ID",
+)
+CORS_MAX_AGE_SECONDS = 600
+_REFUSED = {
+    "origin": "the origin",
+    "method": "the method",
+    "headers": "a request header",
+    "private-network": "access to a private network",
+}
+
+
+class CorsMiddleware(CORSMiddleware):
+    """Starlette's CORS for the configured origins, with the API's headers and methods; a
+    preflight it refuses answers in the API's error shape rather than as plain text."""
+
+    def __init__(self, app: ASGIApp, *, origins: Sequence[str]) -> None:
+        super().__init__(
+            app,
+            allow_origins=origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            allow_credentials=False,
+            max_age=CORS_MAX_AGE_SECONDS,
+        )
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers=request_headers)
+        if response.status_code < 400:
+            return response
+        # Starlette names what it refused: "Disallowed CORS origin, headers".
+        names = bytes(response.body).decode().removeprefix("Disallowed CORS ").split(", ")
+        refused = " and ".join(_REFUSED.get(name, name) for name in names)
+        verb = "are" if len(names) > 1 else "is"
+        headers = {
+            key: value
+            for key, value in response.headers.items()
+            if key not in ("content-length", "content-type")
+        }
+        return error_response(
+            response.status_code,
+            error="CorsRefused",
+            detail=f"Cross-origin request refused: {refused} {verb} not allowed.",
+            headers=headers,
+        )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

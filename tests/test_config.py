@@ -107,6 +107,7 @@ def test_every_setting_is_read_with_the_prefix(clean_environment: pytest.MonkeyP
         "rules_file": ("rules.toml", Path("rules.toml")),
         "refresh_token_ttl_seconds": ("7200", 7200),
         "trusted_proxies": ('["10.0.0.0/8"]', ["10.0.0.0/8"]),
+        "cors_origins": ("https://clinic.example", ["https://clinic.example"]),
         "docs_enabled": ("false", False),
         "metrics_enabled": ("false", False),
         "worker_in_process": ("false", False),
@@ -140,3 +141,54 @@ def test_a_trusted_proxy_must_be_an_address_or_network(tmp_path: Path) -> None:
     assert _settings(tmp_path, trusted_proxies=["10.0.0.0/8", "::1"]).trusted_proxies
     with pytest.raises(ValidationError, match="not an IP address or network"):
         _settings(tmp_path, trusted_proxies=["proxy.internal"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "origins"),
+    [
+        ("", []),
+        ("https://clinic.example", ["https://clinic.example"]),
+        # Comma-separated or a JSON list; written as a person might, read as browsers send it.
+        (
+            " https://Clinic.example:443/ , http://localhost:3000,",
+            ["https://clinic.example", "http://localhost:3000"],
+        ),
+        (
+            '["https://a.example:8443", "http://[::1]:5173"]',
+            ["https://a.example:8443", "http://[::1]:5173"],
+        ),
+        ("https://a.example,https://A.example", ["https://a.example"]),
+    ],
+)
+def test_cors_origins_are_read_as_browsers_send_them(
+    clean_environment: pytest.MonkeyPatch, raw: str, origins: list[str]
+) -> None:
+    clean_environment.setenv(_variable("cors_origins"), raw)
+    assert Settings().cors_origins == origins
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "*",
+        "null",
+        "clinic.example",
+        "https://*.clinic.example",
+        "https://clinic.example/app",
+        "https://clinic.example?x=1",
+        "https://user@clinic.example",
+        "https://clinic.example:99999",
+        "ftp://clinic.example",
+    ],
+)
+def test_a_cors_origin_must_be_an_origin(tmp_path: Path, entry: str) -> None:
+    with pytest.raises(ValidationError, match="is not an origin: write scheme://host"):
+        _settings(tmp_path, cors_origins=[entry])
+
+
+def test_production_cors_origins_are_https(tmp_path: Path) -> None:
+    production = {"ACCESS_RPM_ENV": "production", "ACCESS_RPM_JWT_SECRET": "s" * 40}
+    assert _settings(tmp_path, **production, cors_origins=["https://clinic.example"])
+    with pytest.raises(ValidationError, match="must be https"):
+        _settings(tmp_path, **production, cors_origins=["http://clinic.example"])
+    assert _settings(tmp_path, cors_origins=["http://localhost:3000"])  # development
