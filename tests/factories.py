@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import User
@@ -17,11 +18,13 @@ from app.auth.principal import Principal
 from app.auth.tokens import TokenKeys, encode_access
 from app.clock import utcnow
 from app.devices import service as devices_service
-from app.devices.schemas import DeviceCreate
+from app.devices.models import Device
+from app.devices.schemas import DeviceCreate, DeviceCreated
 from app.organizations.models import Organization
 from app.patients import enrollments as enrollments_service
 from app.patients import reach
 from app.patients import service as patients_service
+from app.patients.models import Patient
 from app.patients.schemas import EnrollmentCreate, PatientCreate
 
 
@@ -29,6 +32,7 @@ from app.patients.schemas import EnrollmentCreate, PatientCreate
 class Actor:
     principal: Principal
     keys: TokenKeys
+    family_id: uuid.UUID | None = None  # a device: its secret's id, which its tokens carry
 
     @property
     def token(self) -> str:
@@ -40,6 +44,7 @@ class Actor:
             role=p.role,
             organization_id=p.organization_id,
             patient_id=p.patient_id,
+            family_id=self.family_id,
         )
 
     @property
@@ -84,9 +89,9 @@ async def writing(app: FastAPI) -> AsyncIterator[AsyncSession]:
             await hook(session)
 
 
-def mint(app: FastAPI, principal: Principal) -> Actor:
+def mint(app: FastAPI, principal: Principal, *, family_id: uuid.UUID | None = None) -> Actor:
     keys: TokenKeys = app.state.token_keys
-    return Actor(principal=principal, keys=keys)
+    return Actor(principal=principal, keys=keys, family_id=family_id)
 
 
 async def make_org(app: FastAPI, name: str = "Clinic") -> OrgWorld:
@@ -153,7 +158,7 @@ async def make_patient(
                 rules=app.state.rules,
                 body=EnrollmentCreate.model_validate(enroll),
             )
-        device = await devices_service.register(
+        device, _ = await devices_service.register(
             session,
             principal=staff,
             patient=patient,
@@ -162,6 +167,8 @@ async def make_patient(
             ),
         )
         await session.flush()
+        secret_id = await session.scalar(select(Device.secret_id).where(Device.id == device.id))
+    assert isinstance(device, DeviceCreated)
     world = PatientWorld(
         id=patient.id,
         activation_code=created.activation_code,
@@ -172,9 +179,27 @@ async def make_patient(
         device=mint(
             app,
             Principal(id=device.id, role="device", organization_id=org.id, patient_id=patient.id),
+            family_id=secret_id,
         ),
         device_client_id=device.client_id,
         device_secret=device.client_secret,
     )
     org.patients.append(world)
     return world
+
+
+async def device_actor(app: FastAPI, *, device_id: uuid.UUID | str) -> Actor:
+    """A registered device as a caller: its tokens carry its current secret's id."""
+    async with _maker(app)() as session:
+        row = (
+            await session.execute(
+                select(Device, Patient.organization_id)
+                .join(Patient, Patient.id == Device.patient_id)
+                .where(Device.id == uuid.UUID(str(device_id)))
+            )
+        ).one()
+    device, organization_id = row
+    principal = Principal(
+        id=device.id, role="device", organization_id=organization_id, patient_id=device.patient_id
+    )
+    return mint(app, principal, family_id=device.secret_id)

@@ -107,6 +107,8 @@ async def get_principal(
             or device.patient_id != claims.patient_id
         ):
             raise Unauthorized("The device's credentials were revoked.")
+        if device.secret_id != claims.family_id:
+            raise Unauthorized("The device's secret was replaced; get a token with the new one.")
         return Principal(
             id=device.id,
             role="device",
@@ -129,6 +131,8 @@ async def get_principal(
         organization_id=user.organization_id,
         patient_id=user.patient_id,
         email=user.email,
+        login=user.login,
+        session_id=claims.family_id,
     )
 
 

@@ -54,11 +54,13 @@ def _is_sequence(password: str) -> bool:
 def login_problem(
     password: str, *, email: str | None = None, activation_code: str | None = None
 ) -> str | None:
-    """Why `password` may not go with this login (it equals or contains it), or None."""
+    """Why `password` may not go with this login (the email or a generated username: it
+    equals or contains it), or None."""
     folded = password.casefold()
     # The whole login only: a local part alone ("admin", "j") is often a common word.
     if email and email.casefold() in folded:
-        return "The password must not contain the email."
+        word = "email" if "@" in email else "username"
+        return f"The password must not contain the {word}."
     if activation_code:
         code = _compact(activation_code)
         if code and code in _compact(password):
@@ -71,12 +73,16 @@ def _compact(text: str) -> str:
 
 
 def ensure_fits_login(
-    password: str, *, email: str | None = None, activation_code: str | None = None
+    password: str,
+    *,
+    email: str | None = None,
+    activation_code: str | None = None,
+    field: str = "password",
 ) -> None:
-    """422 naming `password` when it equals or contains the login it goes with."""
+    """422 naming `field` when the password equals or contains the login it goes with."""
     problem = login_problem(password, email=email, activation_code=activation_code)
     if problem is not None:
         raise Invalid(
-            f"Invalid request: password: {problem}",
-            fields=[FieldError(path="password", message=problem)],
+            f"Invalid request: {field}: {problem}",
+            fields=[FieldError(path=field, message=problem)],
         )

@@ -20,3 +20,5 @@ class Principal:
     organization_id: uuid.UUID
     patient_id: uuid.UUID | None = None
     email: str | None = None
+    login: str | None = None  # people only: the name they sign in with
+    session_id: uuid.UUID | None = None  # people: the sign-in (refresh family) of the token

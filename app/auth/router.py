@@ -1,28 +1,35 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import ValidationError, WithJsonSchema
+from starlette.requests import HTTPConnection
 
 from app.auth import service as auth_service
 from app.auth.dependencies import (
     ClientAddressDep,
     CurrentPrincipal,
     PasswordsDep,
+    RequireRole,
     SettingsDep,
     TokenKeysDep,
 )
+from app.auth.principal import PEOPLE, Principal
 from app.auth.schemas import (
     REVOKE_LIMITS,
     ActivateRequest,
+    ActivateResponse,
     MeRead,
+    PasswordChange,
     RevokeRequest,
     RevokeResponse,
     TokenResponse,
 )
 from app.db import SessionDep
-from app.errors import BadRequest, FieldError, error_responses
+from app.errors import BadRequest, FieldError, Unauthorized, error_responses
 from app.schemas import CONTROL_CHAR, NO_CONTROL_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["auth"])
@@ -79,6 +86,34 @@ def _missing(*names: str) -> BadRequest:
     return BadRequest(f"This grant requires: {', '.join(names)}.", error="invalid_request")
 
 
+# RFC 6749 2.3.1: a client may authenticate with HTTP Basic (its id and secret, each
+# form-encoded) instead of form fields; both at once is refused.
+class _ClientBasic(HTTPBasic):
+    """HTTP Basic as the token endpoint reads it: a header that is not valid Basic is the
+    client's failed authentication (`invalid_client`), not FastAPI's generic 401."""
+
+    async def __call__(  # type: ignore[override]  # as HTTPBasic's own override
+        self, request: HTTPConnection
+    ) -> HTTPBasicCredentials | None:
+        try:
+            return await super().__call__(request)
+        except HTTPException:
+            raise Unauthorized(
+                "The Authorization header is not valid HTTP Basic (client_id:client_secret).",
+                error="invalid_client",
+                headers={"WWW-Authenticate": 'Basic realm="access-rpm"'},
+            ) from None
+
+
+_basic = _ClientBasic(auto_error=False, description="Devices: client_id and client_secret.")
+
+
+def _basic_client(credentials: HTTPBasicCredentials | None) -> tuple[str, str] | None:
+    if credentials is None:
+        return None
+    return unquote_plus(credentials.username), unquote_plus(credentials.password)
+
+
 @router.post("/auth/token", responses=error_responses(429))
 async def issue_token(
     response: Response,
@@ -87,6 +122,7 @@ async def issue_token(
     passwords: PasswordsDep,
     settings: SettingsDep,
     client: ClientAddressDep,
+    basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
     grant_type: GrantTypeForm = None,
     username: UsernameForm = None,
     password: PasswordForm = None,
@@ -96,6 +132,14 @@ async def issue_token(
 ) -> TokenResponse:
     """OAuth 2.0 token endpoint (form-encoded): password, refresh_token, client_credentials."""
     response.headers["Cache-Control"] = "no-store"
+    from_header = _basic_client(basic)
+    if from_header is not None:
+        if client_id is not None or client_secret is not None:
+            raise BadRequest(
+                "Send the client's credentials once: in the Authorization header or in the form.",
+                error="invalid_request",
+            )
+        client_id, client_secret = from_header
     _refuse_malformed(
         {
             "grant_type": grant_type,
@@ -114,7 +158,7 @@ async def issue_token(
             keys=keys,
             passwords=passwords,
             settings=settings,
-            email=username,
+            login=username,
             password=password,
             client=client,
         )
@@ -126,7 +170,11 @@ async def issue_token(
         if not client_id or not client_secret:
             raise _missing("client_id", "client_secret")
         return await auth_service.client_credentials_grant(
-            session, keys=keys, client_id=client_id, client_secret=client_secret
+            session,
+            keys=keys,
+            client_id=client_id,
+            client_secret=client_secret,
+            basic=from_header is not None,
         )
     raise BadRequest(
         "grant_type must be password, refresh_token or client_credentials.",
@@ -183,12 +231,36 @@ async def activate(
     keys: TokenKeysDep,
     passwords: PasswordsDep,
     settings: SettingsDep,
-) -> TokenResponse:
-    """A new patient sets a password with their one-time code and is signed in."""
+) -> ActivateResponse:
+    """A patient sets a password with a one-time code (activation or access code) and is
+    signed in."""
     response.headers["Cache-Control"] = "no-store"
     return await auth_service.activate(
         session, keys=keys, passwords=passwords, settings=settings, body=body
     )
+
+
+@router.post(
+    "/auth/password", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(403, 429)
+)
+async def change_password(
+    body: PasswordChange,
+    principal: Annotated[Principal, Depends(RequireRole(*PEOPLE))],
+    session: SessionDep,
+    passwords: PasswordsDep,
+    settings: SettingsDep,
+    client: ClientAddressDep,
+) -> Response:
+    """Change your password; your other sign-ins end (this one goes on)."""
+    await auth_service.change_password(
+        session,
+        principal=principal,
+        passwords=passwords,
+        settings=settings,
+        body=body,
+        client=client,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me")
@@ -200,4 +272,5 @@ async def me(principal: CurrentPrincipal) -> MeRead:
         organization_id=principal.organization_id,
         patient_id=principal.patient_id,
         email=principal.email,
+        login=principal.login,
     )

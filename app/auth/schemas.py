@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -16,11 +17,34 @@ class TokenResponse(BaseModel):
 
 
 class ActivateRequest(StrictModel):
-    code: str = Field(min_length=4, max_length=32, description="The one-time activation code.")
+    code: str = Field(
+        min_length=4,
+        max_length=32,
+        description="The one-time activation code, or an access code staff issued later.",
+    )
     password: Password
     email: Email | None = Field(
-        None, description="Optional: lets the patient sign in later with email and password."
+        None,
+        description="Optional: the patient then signs in with this email; without one, with the"
+        " username in `login`.",
     )
+
+
+class ActivateResponse(TokenResponse):
+    login: str = Field(
+        description="The name to sign in with from now on (the password grant's `username`):"
+        " the email given, or a username the service generated (also in `/v1/me`)."
+    )
+
+
+class PasswordChange(StrictModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: Password
+
+
+class AccessCode(BaseModel):
+    code: str = Field(description="One-time code; the patient enters it to set a new password.")
+    expires_at: datetime
 
 
 # The longest token and hint the revocation endpoint takes (RFC 7009), as JSON or as a form.
@@ -52,3 +76,6 @@ class MeRead(BaseModel):
     organization_id: uuid.UUID
     patient_id: uuid.UUID | None = None
     email: str | None = None
+    login: str | None = Field(
+        None, description="The name a person signs in with (the email, or a generated username)."
+    )

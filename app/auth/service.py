@@ -30,13 +30,13 @@ from app.auth import credentials, password_policy, throttle
 from app.auth.models import RefreshToken, User
 from app.auth.passwords import Passwords
 from app.auth.principal import Principal
-from app.auth.schemas import ActivateRequest, TokenResponse
+from app.auth.schemas import ActivateRequest, ActivateResponse, PasswordChange, TokenResponse
 from app.auth.tokens import TokenError, TokenKeys, decode_refresh, encode_access, encode_refresh
 from app.clock import utcnow
 from app.config import Settings
 from app.db import flush_or_conflict
 from app.devices.models import Device
-from app.errors import Conflict, TooManyRequests, Unauthorized
+from app.errors import Conflict, FieldError, Invalid, TooManyRequests, Unauthorized
 from app.patients.models import Patient
 
 # Says nothing of whose the email is, or where: the same words for any taken email.
@@ -87,12 +87,13 @@ async def password_grant(
     keys: TokenKeys,
     passwords: Passwords,
     settings: Settings,
-    email: str,
+    login: str,
     password: str,
     client: str,
 ) -> TokenResponse:
-    email = email.strip().lower()
-    account_key = throttle.account_at_client(email, client)
+    """Sign in with a login (an email, or a generated username) and password."""
+    login = login.strip().lower()
+    account_key = throttle.account_at_client(login, client)
     client_key = throttle.client(client)
     retry_after = await throttle.reserve(
         session,
@@ -104,10 +105,10 @@ async def password_grant(
     )
     if retry_after is not None:
         raise TooManyRequests("Too many failed sign-ins; try again later.", retry_after=retry_after)
-    user = await session.scalar(select(User).where(User.email == email))
+    user = await session.scalar(select(User).where(User.login == login))
     ok = await passwords.verify(user.password_hash if user else None, password=password)
     if user is None or not ok or user.disabled_at is not None:
-        raise _invalid_grant("The email or password is wrong.", keep_changes=True)
+        raise _invalid_grant("The username or password is wrong.", keep_changes=True)
     # The owner proved who they are: their earlier slips are forgotten, and a success is no
     # failure of the address (a clinic behind one address signs in all day).
     await throttle.clear(session, key=account_key)
@@ -172,8 +173,15 @@ async def revoke(session: AsyncSession, *, keys: TokenKeys, token: str) -> None:
 
 
 async def client_credentials_grant(
-    session: AsyncSession, *, keys: TokenKeys, client_id: str, client_secret: str
+    session: AsyncSession,
+    *,
+    keys: TokenKeys,
+    client_id: str,
+    client_secret: str,
+    basic: bool = False,
 ) -> TokenResponse:
+    """A device's token; `basic`: its credentials came in HTTP Basic (a refusal then asks for
+    them again there, RFC 6749 5.2)."""
     device = await session.scalar(select(Device).where(Device.client_id == client_id))
     # Compare digests of equal length; the secret is random, so no timing oracle on a password.
     if (
@@ -181,7 +189,8 @@ async def client_credentials_grant(
         or device.revoked_at is not None
         or device.secret_hash != credentials.digest(client_secret)
     ):
-        raise Unauthorized("Unknown client or wrong secret.", error="invalid_client")
+        asked = {"headers": {"WWW-Authenticate": 'Basic realm="access-rpm"'}} if basic else {}
+        raise Unauthorized("Unknown client or wrong secret.", error="invalid_client", **asked)
     organization_id = await session.scalar(
         select(Patient.organization_id).where(Patient.id == device.patient_id)
     )
@@ -192,6 +201,7 @@ async def client_credentials_grant(
         role="device",
         organization_id=organization_id,
         patient_id=device.patient_id,
+        family_id=device.secret_id,  # a rotated secret's tokens stop with it
     )
     return TokenResponse(access_token=access, expires_in=int(keys.access_ttl.total_seconds()))
 
@@ -203,54 +213,53 @@ async def activate(
     passwords: Passwords,
     settings: Settings,
     body: ActivateRequest,
-) -> TokenResponse:
-    password_policy.ensure_fits_login(body.password, email=body.email, activation_code=body.code)
+) -> ActivateResponse:
+    """Redeem a one-time code: a new patient's activation, or an access code staff issued to a
+    patient who lost access (a new password; every earlier sign-in of theirs ends)."""
     code_hash = credentials.digest(credentials.normalize_activation_code(body.code))
     now = utcnow()
     patient = await session.scalar(
         select(Patient).where(
-            Patient.activation_code_hash == code_hash,
-            Patient.activation_expires_at > now,
-            Patient.activated_at.is_(None),
+            Patient.activation_code_hash == code_hash, Patient.activation_expires_at > now
         )
     )
     if patient is None:
-        raise _invalid_grant("The activation code is wrong, used or expired.")
+        raise _invalid_code()
+    user = await session.scalar(select(User).where(User.patient_id == patient.id))
+    login = body.email or (user.login if user is not None else None)
+    password_policy.ensure_fits_login(body.password, email=login, activation_code=body.code)
     code_key = throttle.activation_code(code_hash)
-    if body.email is not None:
-        # Each email tried with this code is counted before it is looked up, so one code
-        # answers "cannot be used" a handful of times, not for a whole list of emails.
-        retry_after = await throttle.reserve(
-            session,
-            limits=[throttle.Limit(code_key, settings.login_max_failures)],
-            window=timedelta(days=settings.activation_ttl_days),
-        )
-        if retry_after is not None:
-            raise TooManyRequests(
-                "Too many emails were refused with this code; ask your care team for a new one.",
-                retry_after=retry_after,
-            )
-        taken = await session.scalar(select(func.count()).where(User.email == body.email))
-        if taken:
-            raise Conflict(EMAIL_UNAVAILABLE, keep_changes=True)
+    if body.email is not None and (user is None or body.email != user.email):
+        await _ensure_email_free(session, settings=settings, email=body.email, code_key=code_key)
     # Clearing the code in the same conditional update makes it one-time under concurrency.
     claimed = await session.execute(
         update(Patient)
-        .where(Patient.id == patient.id, Patient.activated_at.is_(None))
-        .values(activated_at=now, activation_code_hash=None, activation_expires_at=None)
+        .where(Patient.id == patient.id, Patient.activation_code_hash == code_hash)
+        .values(
+            activated_at=func.coalesce(Patient.activated_at, now),
+            activation_code_hash=None,
+            activation_expires_at=None,
+        )
         .returning(Patient.id)
     )
     if claimed.scalar_one_or_none() is None:
-        raise _invalid_grant("The activation code is wrong, used or expired.")
+        raise _invalid_code()
     await throttle.clear(session, key=code_key)
-    user = User(
-        organization_id=patient.organization_id,
-        role="patient",
-        email=body.email,
-        password_hash=await passwords.hash(body.password),
-        patient_id=patient.id,
-    )
-    session.add(user)
+    password_hash = await passwords.hash(body.password)
+    if user is None:
+        user = User(
+            organization_id=patient.organization_id,
+            role="patient",
+            email=body.email,
+            password_hash=password_hash,
+            patient_id=patient.id,
+        )
+        session.add(user)
+    else:
+        user.password_hash = password_hash
+        if body.email is not None:
+            user.email = user.login = body.email
+        await end_sessions(session, user_id=user.id, at=now)
     await flush_or_conflict(session, detail=EMAIL_UNAVAILABLE)
     audit_service.record(
         session,
@@ -263,4 +272,90 @@ async def activate(
         resource_type="account",
         resource_id=user.id,
     )
-    return await issue_for_user(session, keys=keys, user=user)
+    tokens = await issue_for_user(session, keys=keys, user=user)
+    return ActivateResponse(**tokens.model_dump(), login=user.login)
+
+
+def _invalid_code() -> Unauthorized:
+    return Unauthorized(
+        "The code is wrong, used or expired; ask your care team for a new one.",
+        error="InvalidCode",
+    )
+
+
+async def _ensure_email_free(
+    session: AsyncSession, *, settings: Settings, email: str, code_key: str
+) -> None:
+    """409 when the email is taken. Each email tried with a code is counted before it is
+    looked up, so one code answers "cannot be used" a handful of times, not for a whole list
+    of emails."""
+    retry_after = await throttle.reserve(
+        session,
+        limits=[throttle.Limit(code_key, settings.login_max_failures)],
+        window=timedelta(days=settings.activation_ttl_days),
+    )
+    if retry_after is not None:
+        raise TooManyRequests(
+            "Too many emails were refused with this code; ask your care team for a new one.",
+            retry_after=retry_after,
+        )
+    taken = await session.scalar(select(func.count()).where(User.login == email))
+    if taken:
+        raise Conflict(EMAIL_UNAVAILABLE, keep_changes=True)
+
+
+async def end_sessions(
+    session: AsyncSession, *, user_id: uuid.UUID, at: datetime, keep: uuid.UUID | None = None
+) -> None:
+    """Revoke every sign-in of the user but `keep`: their access tokens stop at once."""
+    statement = update(RefreshToken).where(
+        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+    )
+    if keep is not None:
+        statement = statement.where(RefreshToken.family_id != keep)
+    await session.execute(statement.values(revoked_at=at))
+
+
+async def change_password(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    passwords: Passwords,
+    settings: Settings,
+    body: PasswordChange,
+    client: str,
+) -> None:
+    """A person sets a new password with their current one; their other sign-ins end. Wrong
+    current passwords count as failed sign-ins of the account (a stolen access token cannot
+    guess it faster than a sign-in could)."""
+    user = await session.get(User, principal.id)
+    assert user is not None  # the principal was loaded from it
+    account_key = throttle.account_at_client(user.login, client)
+    retry_after = await throttle.reserve(
+        session,
+        limits=[throttle.Limit(account_key, settings.login_max_failures)],
+        window=timedelta(seconds=settings.login_window_seconds),
+    )
+    if retry_after is not None:
+        raise TooManyRequests("Too many wrong passwords; try again later.", retry_after=retry_after)
+    if not await passwords.verify(user.password_hash, password=body.current_password):
+        message = "is not your current password"
+        raise Invalid(
+            f"Invalid request: current_password {message}.",
+            fields=[FieldError(path="current_password", message=message)],
+            keep_changes=True,
+        )
+    password_policy.ensure_fits_login(body.new_password, email=user.login, field="new_password")
+    await throttle.clear(session, key=account_key)
+    user.password_hash = await passwords.hash(body.new_password)
+    await end_sessions(session, user_id=user.id, at=utcnow(), keep=principal.session_id)
+    if user.patient_id is not None:  # the trail is of patients' data and accounts
+        audit_service.record(
+            session,
+            principal=principal,
+            organization_id=user.organization_id,
+            patient_id=user.patient_id,
+            action="update",
+            resource_type="account",
+            resource_id=user.id,
+        )

@@ -60,4 +60,7 @@ class Device(IdMixin, CreatedMixin, Base):
     )
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
+    # Names the current secret; the device's access tokens carry it (`fam`), so a rotated
+    # secret's tokens stop at once. Null for devices registered before it existed.
+    secret_id: Mapped[uuid.UUID | None]
     revoked_at: Mapped[datetime | None]

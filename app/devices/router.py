@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response, status
+from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import CurrentPrincipal
 from app.db import SessionDep
@@ -14,12 +15,43 @@ from app.patients.dependencies import ReachablePatient, StaffPatient
 router = APIRouter(prefix="/v1/patients/{patient_id}/devices", tags=["devices"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeviceCreated,
+    responses={
+        200: {
+            "model": DeviceRead,
+            "description": "Already registered (same kind, manufacturer, model and serial, not"
+            " revoked): that device, without a secret.",
+        }
+    },
+)
 async def register_device(
     body: DeviceCreate, patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep
+) -> DeviceRead | JSONResponse:
+    """Register a device; its client secret is in this response only. The same physical
+    device again answers 200 with the registration it has."""
+    device, created = await devices_service.register(
+        session, principal=principal, patient=patient, body=body
+    )
+    if created:
+        return device
+    return JSONResponse(device.model_dump(mode="json"), status_code=status.HTTP_200_OK)
+
+
+@router.post("/{device_id}/secret", responses=error_responses(409))
+async def rotate_device_secret(
+    device_id: uuid.UUID,
+    patient: ReachablePatient,
+    principal: CurrentPrincipal,
+    session: SessionDep,
 ) -> DeviceCreated:
-    """Register a device; its client secret is in this response only."""
-    return await devices_service.register(session, principal=principal, patient=patient, body=body)
+    """Replace the device's client secret; the old one and its tokens stop at once. The new
+    secret is in this response only."""
+    return await devices_service.rotate_secret(
+        session, principal=principal, patient=patient, device_id=device_id
+    )
 
 
 @router.get("")

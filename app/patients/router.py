@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.auth.dependencies import CurrentPrincipal, CurrentStaff, SettingsDep
+from app.auth.schemas import AccessCode
 from app.db import SessionDep
 from app.errors import error_responses
 from app.outcomes.dependencies import RulesDep
@@ -111,6 +112,17 @@ async def reissue_activation_code(
         principal=principal,
         patient=patient,
         activation_ttl_days=settings.activation_ttl_days,
+    )
+
+
+@router.post("/{patient_id}/access-code", status_code=status.HTTP_201_CREATED)
+async def issue_access_code(
+    patient: StaffPatient, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> AccessCode:
+    """A new one-time code for a patient who lost access (activated or not); they set a new
+    password with it at `/v1/auth/activate`."""
+    return await patients_service.issue_access_code(
+        session, principal=principal, patient=patient, ttl_days=settings.activation_ttl_days
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit_service
 from app.auth import credentials
 from app.auth.principal import Principal
+from app.auth.schemas import AccessCode
 from app.clock import utcnow
 from app.db import flush_or_conflict
 from app.errors import Conflict, Forbidden
@@ -191,6 +192,18 @@ def _list_item(row: outcomes_panel.PanelRow) -> PatientListItem:
         ],
         evaluated_at=st.evaluated_at,
     )
+
+
+async def issue_access_code(
+    session: AsyncSession, *, principal: Principal, patient: Patient, ttl_days: int
+) -> AccessCode:
+    """A fresh one-time code for a patient who lost access, activated or not (the previous
+    code stops working); redeemed at `/v1/auth/activate`, which sets a new password."""
+    activation = _new_activation(patient, ttl_days)
+    _audit_activation(
+        session, principal=principal, patient=patient, action="update", resource_id=patient.id
+    )
+    return AccessCode(code=activation.activation_code, expires_at=activation.activation_expires_at)
 
 
 async def reissue_activation(

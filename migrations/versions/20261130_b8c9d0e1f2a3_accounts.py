@@ -7,7 +7,9 @@ logout). Existing users get their email, or a generated username.
 `devices`: at most one live (unrevoked) registration per patient and physical device (kind,
 manufacturer, model, serial). Registering it again returns that device. Where a device was
 registered more than once before, the earlier registrations are revoked here: the latest is the
-one its app registered last and holds the secret of.
+one its app registered last and holds the secret of. `devices.secret_id` names the device's
+current secret; its access tokens carry it, so rotating the secret stops them at once (devices
+registered before have none until their first rotation).
 
 Revision ID: b8c9d0e1f2a3
 Revises: a7b8c9d0e1f2
@@ -80,6 +82,7 @@ def upgrade() -> None:
         .where(devices.c.serial.is_not(None), devices.c.revoked_at.is_(None), superseded)
         .values(revoked_at=datetime.now(UTC))
     )
+    op.add_column("devices", sa.Column("secret_id", sa.Uuid(), nullable=True))
     op.create_index(
         "ix_devices_live_registration",
         "devices",
@@ -92,6 +95,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_devices_live_registration", table_name="devices")
+    # Plain DROP COLUMN (SQLite >= 3.35), not a batch copy: recreating `devices` or `users`
+    # would delete the rows that reference them (readings, refresh tokens) on the way.
+    op.drop_column("devices", "secret_id")
     op.drop_index("ix_users_login", table_name="users")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("login")
+    op.drop_column("users", "login")

@@ -216,7 +216,7 @@ async def test_unknown_email_is_throttled_like_a_known_one(
     for _ in range(5):
         response = await client.post("/v1/auth/token", data=form)
         assert response.status_code == 401
-        assert response.json()["detail"] == "The email or password is wrong."
+        assert response.json()["detail"] == "The username or password is wrong."
     assert (await client.post("/v1/auth/token", data=form)).status_code == 429
 
 

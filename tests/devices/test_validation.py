@@ -12,8 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.auth.principal import Principal
-from tests.factories import Actor, OrgWorld, PatientWorld, make_org, make_patient, mint
+from tests.factories import Actor, OrgWorld, PatientWorld, device_actor, make_org, make_patient
 from tests.readings.helpers import bp, list_all, post_one
 
 CUFF = {"kind": "bp_cuff", "manufacturer": "Omron", "model": "BP7000"}
@@ -30,13 +29,6 @@ async def _register(
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
-
-
-def _device_actor(app: FastAPI, org: OrgWorld, patient: PatientWorld, device_id: str) -> Actor:
-    principal = Principal(
-        id=uuid.UUID(device_id), role="device", organization_id=org.id, patient_id=patient.id
-    )
-    return mint(app, principal)
 
 
 async def _eligibility(client: httpx.AsyncClient, patient: PatientWorld) -> list[bool]:
@@ -57,7 +49,7 @@ async def test_a_patients_cuff_counts_only_once_staff_validate_it(
         None,
     )
     assert device["placement"] == "upper_arm"
-    cuff = _device_actor(app, org, patient, device["id"])
+    cuff = await device_actor(app, device_id=device["id"])
     assert (await post_one(client, cuff, "me", bp(128, 82, minutes=0))).status_code == 201
     assert await _eligibility(client, patient) == [False]
 
@@ -106,7 +98,7 @@ async def test_blood_pressure_eligibility_by_registration(
     patient = await make_patient(app, org, height_cm=None)
     actor = org.clinician if registered_by == "clinician" else patient.user
     device = await _register(client, actor, patient, body)
-    cuff = _device_actor(app, org, patient, device["id"])
+    cuff = await device_actor(app, device_id=device["id"])
     assert (await post_one(client, cuff, "me", bp(128, 82))).status_code == 201
     assert await _eligibility(client, patient) == [eligible]
 
@@ -121,7 +113,7 @@ async def test_a_wrist_cuff_never_makes_eligible_readings(
     verified = await client.patch(path, json={"validated": True}, headers=org.clinician.headers)
     assert verified.status_code == 200, verified.text
     assert (verified.json()["validated"], verified.json()["placement"]) == (True, "wrist")
-    cuff = _device_actor(app, org, patient, device["id"])
+    cuff = await device_actor(app, device_id=device["id"])
     assert (await post_one(client, cuff, "me", bp(128, 82, minutes=0))).status_code == 201
     assert await _eligibility(client, patient) == [False]
     # Staff find it is worn on the upper arm after all: its next readings count.
