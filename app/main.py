@@ -23,6 +23,7 @@ from app.config import Settings, get_settings, resolve_jwt_secret
 from app.db import create_engine, create_sessionmaker
 from app.devices.router import router as devices_router
 from app.errors import COMMON_RESPONSES, install_error_handlers
+from app.health import known_migrations
 from app.health import router as health_router
 from app.middleware import BodyLimitMiddleware, CorsMiddleware, RequestContextMiddleware
 from app.organizations.router import router as organizations_router
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(current.database_url, echo=current.sql_echo)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        # What /readyz compares the database with: read from migrations/ once per process.
+        app.state.migrations = known_migrations()
         # Long-lived startup objects leave the collector's view, and young-generation
         # collections run less often: a 288-reading batch allocates thousands of objects, and
         # full collections over the whole heap were the tail of request latency.
