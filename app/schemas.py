@@ -184,12 +184,15 @@ class TextLine:
     (composed or decomposed accents) is the same text."""
 
     max_length: int
+    # Read where a 422 states the allowed length (app.errors.declared_bounds).
+    min_length: ClassVar[int] = 1
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> CoreSchema:
         return core_schema.no_info_after_validator_function(
-            self.validate, core_schema.str_schema(min_length=1, max_length=self.max_length)
+            self.validate,
+            core_schema.str_schema(min_length=self.min_length, max_length=self.max_length),
         )
 
     def __get_pydantic_json_schema__(
