@@ -11,8 +11,10 @@ Invariants:
 - a local-day condition is always paired with a UTC time window one day wider on each side, so
   date filters use the (patient, type, effective_at) index and still select exactly by
   `local_date`;
-- a day range (daily, metrics) maps timestamps to the patient's local day, is never reversed,
-  and spans at most the caller's maximum.
+- `from` after `to` is a 422 naming both, on every route that takes them (an empty answer
+  would read as "no data"); a day against a timestamp is compared in the patient's local days;
+- a day range (daily, metrics) maps timestamps to the patient's local day and spans at most
+  the caller's maximum.
 """
 
 from __future__ import annotations
@@ -58,6 +60,29 @@ def parse_bound(raw: str | None, *, name: str) -> Bound | None:
     )
 
 
+def check_order(first: Bound | None, last: Bound | None, *, zone: str) -> None:
+    """422 naming both fields when `from` lies after `to`: two timestamps as instants, a day
+    and a timestamp as the patient's local days (a day bound means the whole day)."""
+    if first is None or last is None:
+        return
+    if isinstance(first, datetime) and isinstance(last, datetime):
+        reversed_ = first > last
+    else:
+        reversed_ = _local_day(first, zone) > _local_day(last, zone)
+    if reversed_:
+        raise Invalid(
+            f"Invalid query: from ({first.isoformat()}) is after to ({last.isoformat()}).",
+            fields=[
+                FieldError(path="query.from", message="must not be after to"),
+                FieldError(path="query.to", message="must not be before from"),
+            ],
+        )
+
+
+def _local_day(bound: Bound, zone: str) -> date:
+    return bound.astimezone(ZoneInfo(zone)).date() if isinstance(bound, datetime) else bound
+
+
 def _from_day(first: date) -> list[ColumnElement[bool]]:
     return [
         Reading.local_date >= first,
@@ -96,17 +121,15 @@ def day_range(
     patient: Patient, *, first: Bound | None, last: Bound | None, default_days: int, max_days: int
 ) -> tuple[date, date]:
     """Local-day range from `from`/`to` (timestamps map to the patient's local day)."""
-    zone = ZoneInfo(patient.timezone)
-
-    def as_date(bound: Bound) -> date:
-        return bound.astimezone(zone).date() if isinstance(bound, datetime) else bound
-
-    end = as_date(last) if last is not None else local_today(patient.timezone)
-    start = as_date(first) if first is not None else end - timedelta(days=default_days - 1)
-    if start > end:
+    zone = patient.timezone
+    check_order(first, last, zone=zone)
+    end = _local_day(last, zone) if last is not None else local_today(zone)
+    start = _local_day(first, zone) if first is not None else end - timedelta(days=default_days - 1)
+    if start > end:  # `to` left out: today, and `from` after it
         raise Invalid(
-            "Invalid query: from is after to.",
-            fields=[FieldError(path="query.from", message="from must not be after to")],
+            f"Invalid query: from ({start.isoformat()}) is after today ({end.isoformat()}),"
+            " the default to.",
+            fields=[FieldError(path="query.from", message="must not be after today")],
         )
     if (end - start).days + 1 > max_days:
         message = f"the range may span at most {max_days} days"

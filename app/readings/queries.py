@@ -30,7 +30,7 @@ from app.devices.schemas import DEFAULT_SAMPLING_MINUTES
 from app.pagination import keyset_page
 from app.patients.models import Patient
 from app.readings import catalog
-from app.readings.bounds import Bound, bound_conditions, day_range, local_days
+from app.readings.bounds import Bound, bound_conditions, check_order, day_range, local_days
 from app.readings.glucose import GlucoseSample, glucose_metrics
 from app.readings.models import Reading, ReadingDay
 from app.readings.reads import TYPE_FIELDS
@@ -130,6 +130,7 @@ async def list_readings(
     A hot path: dicts in `ReadingRead`'s shape, from plain rows; a page holds up to 1,000
     readings.
     """
+    check_order(first, last, zone=patient.timezone)
     statement = select(*READ_COLUMNS).where(
         Reading.patient_id == patient.id,
         Reading.deleted_at.is_(None),

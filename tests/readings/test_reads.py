@@ -85,6 +85,70 @@ async def test_from_and_to_take_local_days_or_timestamps(
     assert bad_cursor.status_code == 422
 
 
+# `from` after `to` is a 422 naming both, on every read that takes them: an empty 200 would read
+# as "no data". The patient is in New York: 2025-03-04T04:30Z is 23:30 on 3 March there.
+READ_ROUTES = [("", {}), ("/daily", {"type": "weight"}), ("/glucose-metrics", {})]
+
+
+@pytest.mark.parametrize(("suffix", "params"), READ_ROUTES)
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        ("2025-03-05", "2025-03-01"),
+        ("2025-03-03T05:00:00Z", "2025-03-03T04:59:59Z"),  # by one second
+        ("2025-03-03T12:00:00-05:00", "2025-03-03T11:00:00-05:00"),  # on the same day
+        ("2025-03-04", "2025-03-04T04:30:00Z"),  # the timestamp is 3 March in New York
+        ("2025-03-03T12:00:00Z", "2025-03-02"),
+    ],
+)
+async def test_from_after_to_is_422_naming_both(
+    client: httpx.AsyncClient,
+    patient: PatientWorld,
+    suffix: str,
+    params: dict[str, str],
+    first: str,
+    last: str,
+) -> None:
+    response = await client.get(
+        url("me", suffix),
+        params={**params, "from": first, "to": last},
+        headers=patient.user.headers,
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "ValidationError"
+    assert {f["path"] for f in body["fields"]} == {"query.from", "query.to"}
+    assert f"from ({first[:10]}" in body["detail"]
+    assert "is after to" in body["detail"]
+
+
+@pytest.mark.parametrize(("suffix", "params"), READ_ROUTES)
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        ("2025-03-03", "2025-03-03"),
+        ("2025-03-03T05:00:00Z", "2025-03-03T05:00:00Z"),
+        ("2025-03-03T05:00:00Z", "2025-03-03T00:00:00-05:00"),  # the same instant
+        ("2025-03-03", "2025-03-04T04:30:00Z"),  # the same New York day
+        ("2025-03-04T04:30:00Z", "2025-03-03"),  # the same New York day
+    ],
+)
+async def test_from_up_to_to_is_a_range(
+    client: httpx.AsyncClient,
+    patient: PatientWorld,
+    suffix: str,
+    params: dict[str, str],
+    first: str,
+    last: str,
+) -> None:
+    response = await client.get(
+        url("me", suffix),
+        params={**params, "from": first, "to": last},
+        headers=patient.user.headers,
+    )
+    assert response.status_code == 200, response.text
+
+
 # --- delete ------------------------------------------------------------------------------------
 
 
