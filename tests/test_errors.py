@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -450,21 +451,38 @@ OAUTH_CODES = frozenset(
 APP = Path(__file__).resolve().parent.parent / "app"
 
 
+def _name(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+
+
 def _error_codes() -> Iterator[tuple[str, int, str]]:
-    """Every error code written in the code: `error="..."` arguments and `error = "..."`
-    class attributes, with where each is."""
+    """Every error code written in app/: an `error="..."` given to an `AppError` or to
+    `error_response`, and an `error = "..."` of a class derived from one, with where it is."""
+    importlib.import_module("app.main")  # every package, so every AppError subclass exists
+    makers = {cls.__name__ for cls in _subclasses(AppError)} | {"error_response"}
     for path in sorted(APP.rglob("*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            value: ast.expr | None = None
-            if isinstance(node, ast.keyword) and node.arg == "error":
-                value = node.value
-            elif isinstance(node, ast.Assign | ast.AnnAssign):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(isinstance(t, ast.Name) and t.id == "error" for t in targets):
-                    value = node.value
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                yield str(path.relative_to(APP.parent)), value.lineno, value.value
+        where = str(path.relative_to(APP.parent))
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            values: list[ast.expr | None] = []
+            if isinstance(node, ast.Call) and _name(node.func) in makers:
+                values = [k.value for k in node.keywords if k.arg == "error"]
+            elif isinstance(node, ast.ClassDef) and {_name(b) for b in node.bases} & makers:
+                values = [
+                    statement.value
+                    for statement in node.body
+                    if isinstance(statement, ast.Assign | ast.AnnAssign)
+                    and any(
+                        isinstance(t, ast.Name) and t.id == "error"
+                        for t in (
+                            statement.targets
+                            if isinstance(statement, ast.Assign)
+                            else [statement.target]
+                        )
+                    )
+                ]
+            for value in values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    yield where, value.lineno, value.value
 
 
 def test_every_error_code_is_pascal_case() -> None:
