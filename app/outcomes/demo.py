@@ -81,7 +81,7 @@ def _at(start: date, day: int, hour: int) -> str:
 async def _readings(
     session: AsyncSession, *, staff: Principal, patient: Patient, plan: Plan, start: date
 ) -> None:
-    cuff = await devices_service.register(
+    cuff, _ = await devices_service.register(
         session,
         principal=staff,
         patient=patient,

@@ -30,7 +30,7 @@ CGM_DAYS = 14
 async def _device(
     session: AsyncSession, staff: Principal, patient: Patient, kind: str, model: str
 ) -> Principal:
-    created = await devices_service.register(
+    created, _ = await devices_service.register(
         session,
         principal=staff,
         patient=patient,

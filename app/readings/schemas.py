@@ -30,7 +30,7 @@ from pydantic import (
     ValidationError,
 )
 
-from app.errors import FieldError
+from app.errors import FieldError, field_message
 from app.readings import catalog, units
 from app.schemas import StrictModel, Timestamp, Timezone
 
@@ -243,14 +243,9 @@ _READING = TypeAdapter[ReadingModel](ReadingCreate)
 
 
 def _message(error: Any) -> str:
-    kind = error.get("type")
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "required field is missing"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
+    if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
         return f"type is required and must be one of: {', '.join(READING_TYPE_NAMES)}"
-    return str(error.get("msg", "invalid value"))
+    return field_message(error)
 
 
 def _path(error: Any) -> str:
