@@ -184,7 +184,7 @@ class TextLine:
     (composed or decomposed accents) is the same text."""
 
     max_length: int
-    # Read where a 422 states the allowed length (app.errors.declared_bounds).
+    # Read where a 422 states the allowed length (app.field_messages.declared_bounds).
     min_length: ClassVar[int] = 1
 
     def __get_pydantic_core_schema__(

@@ -16,7 +16,8 @@ import pytest
 from fastapi import FastAPI
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 
-from app.errors import HTTP_ERROR_CODES, TIMESTAMP_MESSAGE, AppError, field_message
+from app.errors import HTTP_ERROR_CODES, AppError
+from app.field_messages import TIMESTAMP_MESSAGE, field_message
 from app.schemas import Timestamp
 from tests.factories import make_org, make_patient
 
@@ -218,7 +219,7 @@ async def test_readyz_is_503_when_the_database_is_down(app: FastAPI) -> None:
 
 # --- Messages written for people (docs/api.md "Errors, refined") ------------------------------
 # A 422 names the field (its path) and says what the value must be, with the allowed range where
-# there is one, in one place (`app.errors.field_message`), never in the library's words.
+# there is one, in one place (`app.field_messages.field_message`), never in the library's words.
 
 LIBRARY_WORDING = (
     "Input should",

@@ -30,7 +30,8 @@ from pydantic import (
     ValidationError,
 )
 
-from app.errors import FieldError, field_message
+from app.errors import FieldError
+from app.field_messages import field_message
 from app.readings import catalog, units
 from app.schemas import StrictModel, Timestamp, Timezone
 
