@@ -3,16 +3,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
 from app.alerts import service as alerts_service
-from app.alerts.schemas import AlertRead, AlertStatus, Severity
+from app.alerts.schemas import AlertNote, AlertRead, AlertStatus, Severity
 from app.auth.dependencies import CurrentStaff
 from app.db import SessionDep
 from app.errors import error_responses
 from app.pagination import Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+NoteBody = Annotated[AlertNote | None, Body()]
 
 
 @router.get("")
@@ -25,7 +27,7 @@ async def list_alerts(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[AlertRead]:
-    """The organization's alerts, newest first."""
+    """The organization's alerts, the latest episode start first."""
     return await alerts_service.list_alerts(
         session,
         principal=principal,
@@ -37,21 +39,35 @@ async def list_alerts(
     )
 
 
-@router.post("/{alert_id}/acknowledge", responses=error_responses(409))
+@router.get("/{alert_id}", responses=error_responses(404))
+async def get_alert(alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep) -> AlertRead:
+    """One alert of a patient of the caller's organization."""
+    return await alerts_service.get_alert(session, principal=principal, alert_id=alert_id)
+
+
+@router.post("/{alert_id}/acknowledge", responses=error_responses(404, 409))
 async def acknowledge_alert(
-    alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep
+    alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep, body: NoteBody = None
 ) -> AlertRead:
     """Acknowledge an open alert (repeating it changes nothing; a resolved one is 409)."""
     return await alerts_service.transition(
-        session, principal=principal, alert_id=alert_id, action="acknowledge"
+        session,
+        principal=principal,
+        alert_id=alert_id,
+        action="acknowledge",
+        note=body.note if body else None,
     )
 
 
-@router.post("/{alert_id}/resolve", responses=error_responses(409))
+@router.post("/{alert_id}/resolve", responses=error_responses(404, 409))
 async def resolve_alert(
-    alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep
+    alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep, body: NoteBody = None
 ) -> AlertRead:
     """Resolve an open or acknowledged alert (repeating it changes nothing)."""
     return await alerts_service.transition(
-        session, principal=principal, alert_id=alert_id, action="resolve"
+        session,
+        principal=principal,
+        alert_id=alert_id,
+        action="resolve",
+        note=body.note if body else None,
     )

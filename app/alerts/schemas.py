@@ -2,25 +2,52 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from app.schemas import ReadModel
+from pydantic import Field
+
+from app.schemas import ReadModel, StrictModel, TextLine
 
 Severity = Literal["urgent", "warning"]
 AlertStatus = Literal["open", "acknowledged", "resolved"]
+Transition = Literal["acknowledge", "resolve"]
+NOTE_MAX_LENGTH = 1000
+
+
+class AlertNote(StrictModel):
+    """An optional note kept with an acknowledgement or a resolution."""
+
+    note: Annotated[str, TextLine(max_length=NOTE_MAX_LENGTH)] | None = Field(
+        None, description="What was done or decided; one line, at most 1000 characters."
+    )
 
 
 class AlertRead(ReadModel):
     id: uuid.UUID
     patient_id: uuid.UUID
+    patient_name: str = Field("", description="The patient's given and family names.")
+    tracks: list[str] = Field(
+        default_factory=list, description="The tracks of the patient's current enrollments."
+    )
     kind: str
     severity: Severity
     status: AlertStatus
     created_at: datetime
+    first_at: datetime = Field(description="When the episode began (its first reading).")
+    last_at: datetime = Field(description="The latest reading meeting its condition.")
+    ended_at: datetime | None = Field(
+        description="When the condition cleared (the episode is over); null while it goes on."
+    )
+    count: int = Field(description="Readings (or check-ins) in the episode.")
+    worst: dict[str, Any] | None = Field(
+        description='Its most extreme reading: {"value", "unit"} or {"systolic", "diastolic"}.'
+    )
     source_type: str
     source_id: uuid.UUID
     details: dict[str, Any]
     acknowledged_at: datetime | None
     acknowledged_by: uuid.UUID | None
+    acknowledged_note: str | None
     resolved_at: datetime | None
     resolved_by: uuid.UUID | None
+    resolved_note: str | None

@@ -1,40 +1,56 @@
-"""Clinical alerts: opened by other services in their own transaction, worked by staff.
+"""Clinical alerts: episodes opened and changed by other services in their own transaction,
+worked by staff (docs/rules.md "Alert episodes"; docs/api.md "Alerts, refined").
 
 Invariants:
-- an alert is opened at most once per (patient, source type, source id, kind): a unique index
-  decides (INSERT ... ON CONFLICT DO NOTHING), so a resent reading or check-in opens nothing;
-- `open_alerts` is the one way to open alerts; readings (BP crisis, hypoglycaemia) and check-ins
-  (PHQ-9 item 9) call it inside the request that stored the source;
-- status moves open -> acknowledged -> resolved (or open -> resolved); repeating the current
-  step is a no-op answered 200 (clients retry), moving backwards is 409;
-- staff see the alerts of their organization's patients only (`patients.reach`);
-  every read and change is audited.
+- every alert that opens or changes passes through `_record` (the one place: webhooks
+  `alert.opened` / `alert.updated` belong there), called by the four ways alerts move, each
+  returning the ids it opened and changed (`Changes`): `readings_stored` (reading episodes),
+  `open_alerts` (a check-in's answers), `sync_standing` (the date: `no_data`, `report_due`)
+  and `transition` (a clinician acknowledges or resolves);
+- at most one episode per patient and condition goes on at a time: a partial unique index
+  decides (`uq_alerts_ongoing`), and a write that would make a second is a 409 (retry), never
+  two; reading episodes come from the stored readings (`app/alerts/episodes.py`), so a resent
+  reading (stored once) counts once and batches split otherwise give the same episodes;
+- a check-in's alerts are events of their own, opened once per check-in (a unique index) and
+  over at once; they stay open for the clinicians like any other;
+- status moves open -> acknowledged -> resolved (or open -> resolved), independently of the
+  episode being over (`ended_at`); repeating the current step is a no-op answered 200 (clients
+  retry; its note is kept from the first time), moving backwards is 409; resolving an episode
+  still going on ends it (later readings begin a new one);
+- staff see the alerts of their organization's patients only (`patients.reach`); every read
+  and every change a caller makes is audited; what the date alone changes (`sync_standing`,
+  run by the stored standing's refresh) has no caller and is not.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import episodes, standing
 from app.alerts.models import Alert
-from app.alerts.schemas import AlertRead
+from app.alerts.schemas import AlertRead, Transition
 from app.audit import service as audit_service
 from app.auth.principal import Principal
-from app.clock import utcnow
+from app.clock import local_date, utcnow
 from app.db import new_id, upsert_insert
 from app.errors import Conflict, NotFound
+from app.outcomes.rules import Track
 from app.outcomes.touch import touch
 from app.pagination import Page, keyset_page
 from app.patients import reach
-from app.patients.models import Patient
+from app.patients.models import Enrollment, Patient
 
 Severity = Literal["urgent", "warning"]
-Transition = Literal["acknowledge", "resolve"]
+ALERTS = cast("Table", Alert.__table__)
+_TRACK_ORDER: tuple[Track, ...] = Track.__args__  # type: ignore[attr-defined]
 
 # Which statuses each action may start from, and where it leads.
 _TRANSITIONS: dict[Transition, tuple[tuple[str, ...], str]] = {
@@ -45,59 +61,253 @@ _TRANSITIONS: dict[Transition, tuple[tuple[str, ...], str]] = {
 
 @dataclass(frozen=True, slots=True)
 class AlertSpec:
-    """An alert to open: what, how urgent, and the record that triggered it."""
+    """An alert that is an event of its own (a check-in's answer): what, how urgent, the record
+    that raised it and when (default: now)."""
 
     kind: str
     severity: Severity
     source_type: str
     source_id: uuid.UUID
     details: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Changes:
+    """The alerts a write opened and changed (extended, ended, escalated, moved by staff)."""
+
+    opened: list[uuid.UUID] = field(default_factory=list)
+    updated: list[uuid.UUID] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.opened or self.updated)
+
+
+def _record(
+    session: AsyncSession,
+    *,
+    principal: Principal | None,
+    patient: Patient | None,
+    changes: Changes,
+) -> Changes:
+    """The one place every alert opened or changed passes: audited for the caller (when a
+    caller made it); alerts the date moved (no caller) are not."""
+    if principal is not None and patient is not None:
+        for action, ids in (("create", changes.opened), ("update", changes.updated)):
+            for alert_id in ids:
+                audit_service.record_patient(
+                    session,
+                    principal=principal,
+                    patient=patient,
+                    action=action,  # type: ignore[arg-type]
+                    resource_type="alert",
+                    resource_id=alert_id,
+                )
+    return changes
+
+
+async def _insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
+    """Insert alert rows; a row the unique indexes refuse is left out of the ids returned."""
+    if not rows:
+        return []
+    now = utcnow()
+    full = [{"id": new_id(), "created_at": now, **row} for row in rows]
+    statement = upsert_insert(session)(ALERTS).on_conflict_do_nothing().returning(ALERTS.c.id)
+    return [row[0] for row in (await session.execute(statement, full)).all()]
+
+
+async def _update(session: AsyncSession, alert_id: uuid.UUID, values: Mapping[str, Any]) -> None:
+    await session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _apply(session: AsyncSession, plan: episodes.Plan) -> Changes:
+    """Write a plan of reading episodes. Order keeps `uq_alerts_ongoing` true after every
+    statement: first what ends, then what goes on, then what opens."""
+    now = utcnow()
+    ending = {k: v for k, v in plan.changed.items() if v.get("ended_at") is not None}
+    going_on = {k: v for k, v in plan.changed.items() if k not in ending}
+    for alert_id, values in (*ending.items(), *going_on.items()):
+        if values.get("status") == "resolved":
+            values = {**values, "resolved_at": now}
+        await _update(session, alert_id, values)
+    opened = await _insert(session, plan.opened)
+    if len(opened) != len(plan.opened):
+        # Only another transaction opening the same episode at once can do this.
+        raise Conflict("A concurrent write changed this patient's alerts; retry the request.")
+    return Changes(opened=opened, updated=list(plan.changed))
+
+
+async def readings_stored(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    patient: Patient,
+    rows: Sequence[Mapping[str, Any]],
+) -> Changes:
+    """Bring the patient's reading episodes up to date with newly stored readings (rows with
+    `type`, `effective_at`, `values`); the caller holds the patient's readings lock."""
+    plan = await episodes.plan_readings(session, patient_id=patient.id, rows=rows)
+    changes = await _apply(session, plan)
+    if changes:
+        touch(session, patient.id)
+    return _record(session, principal=principal, patient=patient, changes=changes)
 
 
 async def open_alerts(
     session: AsyncSession, *, principal: Principal, patient: Patient, specs: Sequence[AlertSpec]
-) -> list[uuid.UUID]:
-    """Open the alerts not yet open for their source; returns the ids of those opened now."""
-    if not specs:
-        return []
+) -> Changes:
+    """Open alerts that are events of their own (each over at once), once per source."""
     now = utcnow()
     rows = [
         {
-            "id": new_id(),
             "patient_id": patient.id,
             "kind": s.kind,
             "severity": s.severity,
             "status": "open",
+            "condition": s.kind,
             "source_type": s.source_type,
             "source_id": s.source_id,
+            "first_at": s.at or now,
+            "last_at": s.at or now,
+            "ended_at": s.at or now,
+            "count": 1,
+            "worst": None,
             "details": s.details,
-            "created_at": now,
         }
         for s in specs
     ]
-    table = cast("Table", Alert.__table__)
-    statement = upsert_insert(session)(table).on_conflict_do_nothing().returning(table.c.id)
-    opened = [row[0] for row in (await session.execute(statement, rows)).all()]
-    if opened:
+    changes = Changes(opened=await _insert(session, rows))
+    if changes:
         touch(session, patient.id)
-    for alert_id in opened:
-        audit_service.record_patient(
-            session,
-            principal=principal,
-            patient=patient,
-            action="create",
-            resource_type="alert",
-            resource_id=alert_id,
-        )
-    return opened
+    return _record(session, principal=principal, patient=patient, changes=changes)
 
 
 async def open_alert(
     session: AsyncSession, *, principal: Principal, patient: Patient, spec: AlertSpec
 ) -> uuid.UUID | None:
     """Open one alert; None when its source already opened it."""
-    opened = await open_alerts(session, principal=principal, patient=patient, specs=[spec])
-    return opened[0] if opened else None
+    changes = await open_alerts(session, principal=principal, patient=patient, specs=[spec])
+    return changes.opened[0] if changes.opened else None
+
+
+async def standing_alerts(
+    session: AsyncSession, *, patient_ids: Sequence[uuid.UUID], since: datetime
+) -> tuple[dict[uuid.UUID, list[Alert]], dict[uuid.UUID, dict[str, datetime]]]:
+    """The patients' `no_data` and `report_due` alerts that matter to `sync_standing`: those
+    going on (locked), and per condition the latest time a clinician resolved one (`report_due`
+    ever, `no_data` from `since`)."""
+    kinds = (standing.NO_DATA, standing.REPORT_DUE)
+    ongoing: dict[uuid.UUID, list[Alert]] = defaultdict(list)
+    for alert in await session.scalars(
+        select(Alert)
+        .where(Alert.patient_id.in_(patient_ids), Alert.kind.in_(kinds), Alert.ended_at.is_(None))
+        .order_by(Alert.patient_id, Alert.condition)
+        .with_for_update()
+    ):
+        ongoing[alert.patient_id].append(alert)
+    resolved: dict[uuid.UUID, dict[str, datetime]] = defaultdict(dict)
+    rows = await session.execute(
+        select(Alert.patient_id, Alert.condition, func.max(Alert.resolved_at))
+        .where(
+            Alert.patient_id.in_(patient_ids),
+            Alert.resolved_by.is_not(None),
+            or_(
+                Alert.kind == standing.REPORT_DUE,
+                and_(Alert.kind == standing.NO_DATA, Alert.resolved_at >= since),
+            ),
+        )
+        .group_by(Alert.patient_id, Alert.condition)
+    )
+    for patient_id, condition, at in rows:
+        if at is not None:
+            resolved[patient_id][condition] = at
+    return ongoing, resolved
+
+
+async def sync_standing(
+    session: AsyncSession,
+    *,
+    patient_id: uuid.UUID,
+    wanted: Sequence[standing.Wanted],
+    ongoing: Sequence[Alert],
+    resolved: Mapping[str, datetime],
+) -> Changes:
+    """Make the patient's `no_data` and `report_due` alerts going on those `wanted`: end the
+    others now, open the missing ones (a `report_due` once per window: not again after a
+    clinician resolved it). Run inside the stored standing's refresh, which has locked the
+    patient and re-evaluates them after this (so nothing is touched)."""
+    now = utcnow()
+    keep = {w.condition for w in wanted}
+    changes = Changes()
+    for alert in ongoing:
+        if alert.condition not in keep:
+            await _update(session, alert.id, {"ended_at": now})
+            changes.updated.append(alert.id)
+    going = {a.condition for a in ongoing}
+    rows = [
+        {
+            "patient_id": patient_id,
+            "kind": w.kind,
+            "severity": "warning",
+            "status": "open",
+            "condition": w.condition,
+            "source_type": standing.SOURCE_TYPE,
+            "source_id": w.source_id,
+            "first_at": w.first_at,
+            "last_at": w.first_at,
+            "ended_at": None,
+            "count": 0,
+            "worst": None,
+            "details": w.details,
+        }
+        for w in wanted
+        if w.condition not in going
+        and not (w.kind == standing.REPORT_DUE and w.condition in resolved)
+    ]
+    changes.opened = await _insert(session, rows)
+    if len(changes.opened) != len(rows):
+        raise Conflict("A concurrent write changed this patient's alerts; retry the request.")
+    return _record(session, principal=None, patient=None, changes=changes)
+
+
+def resolved_days(resolved: Mapping[str, datetime], zone: str) -> dict[str, date]:
+    """The local day of each resolution, as `standing.wanted` counts silence from it."""
+    return {condition: local_date(at, zone=zone) for condition, at in resolved.items()}
+
+
+# --- Reads ---------------------------------------------------------------------------------
+
+
+def _reachable_ids(principal: Principal) -> Any:
+    return reach.reachable_patients(principal).with_only_columns(Patient.id).scalar_subquery()
+
+
+async def _reads(session: AsyncSession, rows: Sequence[tuple[Alert, Patient]]) -> list[AlertRead]:
+    """Alerts as read: with their patient's name and current tracks."""
+    patient_ids = sorted({p.id for _, p in rows})
+    tracks: dict[uuid.UUID, set[str]] = defaultdict(set)
+    if patient_ids:
+        for patient_id, track in await session.execute(
+            select(Enrollment.patient_id, Enrollment.track).where(
+                Enrollment.patient_id.in_(patient_ids), Enrollment.ended_at.is_(None)
+            )
+        ):
+            tracks[patient_id].add(track)
+    order = {t: i for i, t in enumerate(_TRACK_ORDER)}
+    return [
+        AlertRead.model_validate(alert).model_copy(
+            update={
+                "patient_name": f"{patient.given_name} {patient.family_name}",
+                "tracks": sorted(tracks[patient.id], key=lambda t: order.get(t, len(order))),
+            }
+        )
+        for alert, patient in rows
+    ]
 
 
 async def list_alerts(
@@ -110,8 +320,8 @@ async def list_alerts(
     limit: int,
     cursor: str | None,
 ) -> Page[AlertRead]:
-    reachable = reach.reachable_patients(principal).with_only_columns(Patient.id)
-    statement = select(Alert).where(Alert.patient_id.in_(reachable.scalar_subquery()))
+    """The organization's alerts, the latest episode start first (`first_at`, then id)."""
+    statement = select(Alert).where(Alert.patient_id.in_(_reachable_ids(principal)))
     if status is not None:
         statement = statement.where(Alert.status == status)
     if severity is not None:
@@ -121,28 +331,35 @@ async def list_alerts(
     alerts, next_cursor = await keyset_page(
         session,
         statement=statement,
-        time_column=Alert.created_at,
+        time_column=Alert.first_at,
         id_column=Alert.id,
         limit=limit,
         cursor=cursor,
     )
+    patients = {
+        p.id: p
+        for p in await session.scalars(
+            select(Patient).where(Patient.id.in_({a.patient_id for a in alerts}))
+        )
+    }
+    pairs = [(a, patients[a.patient_id]) for a in alerts]
     audit_service.record_many(
         session,
         principal=principal,
         organization_id=principal.organization_id,
-        patient_ids=sorted({a.patient_id for a in alerts}),
+        patient_ids=sorted({a.patient_id for a, _ in pairs}),
         action="read",
         resource_type="alert",
     )
-    return Page(items=[AlertRead.model_validate(a) for a in alerts], next_cursor=next_cursor)
+    return Page(items=await _reads(session, pairs), next_cursor=next_cursor)
 
 
 async def open_counts(
     session: AsyncSession, *, patient_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, int]]:
     """Open (not yet acknowledged) alerts per patient and severity, for patients the caller has
-    already reached (those without any are absent); not audited here: the caller audits the
-    read it is part of."""
+    already reached (those without any are absent); an episode that is over still counts until
+    a clinician acknowledges it. Not audited here: the caller audits the read it is part of."""
     if not patient_ids:
         return {}
     rows = await session.execute(
@@ -163,14 +380,8 @@ async def _reachable_alert(
         await session.execute(
             select(Alert, Patient)
             .join(Patient, Patient.id == Alert.patient_id)
-            .where(
-                Alert.id == alert_id,
-                Alert.patient_id.in_(
-                    reach.reachable_patients(principal)
-                    .with_only_columns(Patient.id)
-                    .scalar_subquery()
-                ),
-            )
+            .where(Alert.id == alert_id, Alert.patient_id.in_(_reachable_ids(principal)))
+            .execution_options(populate_existing=True)
         )
     ).first()
     if row is None:
@@ -178,28 +389,55 @@ async def _reachable_alert(
     return row[0], row[1]
 
 
-async def transition(
-    session: AsyncSession, *, principal: Principal, alert_id: uuid.UUID, action: Transition
+async def get_alert(
+    session: AsyncSession, *, principal: Principal, alert_id: uuid.UUID
 ) -> AlertRead:
-    """Acknowledge or resolve an alert of a reachable patient (404 otherwise)."""
+    """One alert of a reachable patient (404 otherwise)."""
+    alert, patient = await _reachable_alert(session, principal, alert_id)
+    audit_service.record_patient(
+        session,
+        principal=principal,
+        patient=patient,
+        action="read",
+        resource_type="alert",
+        resource_id=alert.id,
+    )
+    (read,) = await _reads(session, [(alert, patient)])
+    return read
+
+
+async def transition(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    alert_id: uuid.UUID,
+    action: Transition,
+    note: str | None = None,
+) -> AlertRead:
+    """Acknowledge or resolve an alert of a reachable patient (404 otherwise), with an optional
+    note kept with who and when."""
     alert, patient = await _reachable_alert(session, principal, alert_id)
     sources, target = _TRANSITIONS[action]
     now = utcnow()
     values: dict[str, Any] = {"status": target}
     if target == "acknowledged":
         values |= {"acknowledged_at": now, "acknowledged_by": principal.id}
+        values |= {"acknowledged_note": note}
     else:
-        values |= {"resolved_at": now, "resolved_by": principal.id}
-    # Conditional update: of two concurrent clinicians exactly one moves the alert.
+        values |= {"resolved_at": now, "resolved_by": principal.id, "resolved_note": note}
+    # Conditional update: of two concurrent clinicians exactly one moves the alert. Resolving
+    # an episode still going on ends it then (`episodes.cut_at`).
     moved = (
         await session.execute(
             update(Alert)
             .where(Alert.id == alert.id, Alert.status.in_(sources))
             .values(**values)
-            .returning(Alert.id)
+            .returning(Alert.id, Alert.ended_at)
             .execution_options(synchronize_session=False)
         )
     ).first()
+    if moved is not None and target == "resolved" and moved[1] is None:
+        await _update(session, alert.id, {"ended_at": now})
     refreshed = await session.scalar(
         select(Alert).where(Alert.id == alert.id).execution_options(populate_existing=True)
     )
@@ -208,12 +446,6 @@ async def transition(
         raise Conflict(f"The alert is {refreshed.status}; it cannot be {target} now.")
     if moved is not None:
         touch(session, patient.id)
-        audit_service.record_patient(
-            session,
-            principal=principal,
-            patient=patient,
-            action="update",
-            resource_type="alert",
-            resource_id=alert.id,
-        )
-    return AlertRead.model_validate(refreshed)
+        _record(session, principal=principal, patient=patient, changes=Changes(updated=[alert.id]))
+    (read,) = await _reads(session, [(refreshed, patient)])
+    return read

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Final
 
 from app.alerts.service import AlertSpec
@@ -64,18 +65,28 @@ def alert_specs(
     answers: Mapping[str, int],
     flags: Sequence[str],
     total: int | None,
+    at: datetime | None = None,
 ) -> list[AlertSpec]:
-    """The alerts a check-in's safety flags open, tied to the check-in that raised them."""
+    """The alerts a check-in's safety flags open, tied to the check-in that raised them and
+    dated when it was completed (`at`); each is an event of its own (docs/rules.md "Alert
+    episodes"): every such answer is one for the team to see."""
     specs = []
     if SELF_HARM_RISK in flags:
-        specs.append(alert_spec(checkin_id, instrument=instrument, answers=answers, total=total))
+        specs.append(
+            alert_spec(checkin_id, instrument=instrument, answers=answers, total=total, at=at)
+        )
     if SAFETY_ITEM_MISSING in flags:
-        specs.append(missing_item_alert_spec(checkin_id, instrument=instrument, total=total))
+        specs.append(missing_item_alert_spec(checkin_id, instrument=instrument, total=total, at=at))
     return specs
 
 
 def alert_spec(
-    checkin_id: uuid.UUID, *, instrument: str, answers: Mapping[str, int], total: int | None
+    checkin_id: uuid.UUID,
+    *,
+    instrument: str,
+    answers: Mapping[str, int],
+    total: int | None,
+    at: datetime | None = None,
 ) -> AlertSpec:
     """The urgent alert a self-harm answer opens, tied to the check-in that raised it."""
     return AlertSpec(
@@ -89,11 +100,12 @@ def alert_spec(
             "answer": answers.get(PHQ9_SAFETY_ITEM),
             "total": total,
         },
+        at=at,
     )
 
 
 def missing_item_alert_spec(
-    checkin_id: uuid.UUID, *, instrument: str, total: int | None
+    checkin_id: uuid.UUID, *, instrument: str, total: int | None, at: datetime | None = None
 ) -> AlertSpec:
     """The warning alert an unanswered item 9 opens: the team should ask it again."""
     return AlertSpec(
@@ -102,4 +114,5 @@ def missing_item_alert_spec(
         source_type=SOURCE_TYPE,
         source_id=checkin_id,
         details={"instrument": instrument, "item": PHQ9_SAFETY_ITEM, "total": total},
+        at=at,
     )

@@ -275,6 +275,7 @@ async def submit(
             answers=body.answers,
             flags=row.flags,
             total=row.total,
+            at=row.completed_at,
         ),
     )
     return to_result(row), True

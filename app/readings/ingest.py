@@ -22,8 +22,8 @@ Invariants:
   with `timezone: Asia/Tokyo` too (docs/rules.md "Data rules"). The body's `timezone` is kept
   as sent (default: the patient's).
 - In the same transaction, for readings stored now only (a duplicate changes nothing): the
-  daily rollups are added to, alerts open (`app/readings/alert_rules.py`), and the write is
-  audited.
+  daily rollups are added to, alert episodes open or change (`app/readings/alert_rules.py`,
+  `alerts.service.readings_stored`, under the patient's feed lock), and the write is audited.
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ from app.errors import Conflict, FieldError, Invalid
 from app.outcomes.touch import touch
 from app.patients.models import Patient
 from app.readings import catalog, feed, rollups, units
-from app.readings.alert_rules import alert_specs
 from app.readings.identity import identity_hash, values_json
 from app.readings.models import Reading
 from app.readings.provenance import Provenance, load_devices
@@ -337,16 +336,7 @@ async def _after_insert(
     stored standing."""
     await rollups.add(session, patient_id=patient.id, rows=rows)
     touch(session, patient.id, reading_types={r["type"] for r in rows})
-    await alerts_service.open_alerts(
-        session,
-        principal=principal,
-        patient=patient,
-        specs=[
-            s
-            for r in rows
-            for s in alert_specs(r["id"], reading_type=r["type"], values=r["values"])
-        ],
-    )
+    await alerts_service.readings_stored(session, principal=principal, patient=patient, rows=rows)
     _audit(
         session,
         principal=principal,

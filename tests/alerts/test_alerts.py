@@ -1,4 +1,4 @@
-"""Alerts opened on ingest (once per reading), listed and worked by staff."""
+"""Alerts opened on ingest, listed, read and worked by staff (episodes: test_episodes.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from fastapi import FastAPI
 
 from app.alerts import service as alerts_service
 from app.patients import reach
-from tests.factories import OrgWorld, PatientWorld, make_org
+from tests.dates import start_day
+from tests.factories import OrgWorld, PatientWorld, make_org, make_patient
 from tests.readings.helpers import bp, glucose, post_batch, post_one, statuses
 
 
@@ -70,19 +71,20 @@ async def test_alert_thresholds(
     assert [(a["kind"], a["severity"]) for a in alerts] == ([expected] if expected else [])
 
 
-async def test_batch_opens_an_alert_per_triggering_reading(
+async def test_a_batch_opens_an_episode_per_condition(
     client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld
 ) -> None:
+    # Meter glucose (blood) and a crisis: each low reading stands for 15 minutes, so the lows
+    # make one hypoglycaemia episode (urgent: 15 minutes below 54), the crisis its own.
     batch = [glucose(50, minutes=0), glucose(60, minutes=5), glucose(90, minutes=10), bp(185, 100)]
     assert statuses(await post_batch(client, patient.device, "me", batch)) == {"created": 4}
     alerts = await _alerts(client, org)
-    assert sorted(a["kind"] for a in alerts) == [
-        "blood_pressure_crisis",
-        "hypoglycemia_level_1",
-        "hypoglycemia_level_2",
+    assert sorted((a["kind"], a["count"]) for a in alerts) == [
+        ("blood_pressure_crisis", 1),
+        ("hypoglycemia_level_2", 2),
     ]
     assert len(await _alerts(client, org, severity="urgent")) == 2
-    assert len(await _alerts(client, org, severity="warning", patient_id=str(patient.id))) == 1
+    assert await _alerts(client, org, severity="warning", patient_id=str(patient.id)) == []
 
 
 async def test_acknowledge_then_resolve(
@@ -143,18 +145,22 @@ async def test_alerts_are_for_staff(client: httpx.AsyncClient, patient: PatientW
 async def test_alert_list_paginates_and_filters_validate(
     client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld
 ) -> None:
-    batch = [glucose(50, minutes=i) for i in range(5)]
-    assert statuses(await post_batch(client, patient.device, "me", batch)) == {"created": 5}
+    # Five crisis episodes, each ended by the normal reading after it.
+    batch = [bp(190 if i % 2 == 0 else 120, 90, minutes=i) for i in range(10)]
+    assert statuses(await post_batch(client, patient.device, "me", batch)) == {"created": 10}
     first = await client.get("/v1/alerts", params={"limit": 2}, headers=org.clinician.headers)
     seen = [a["id"] for a in first.json()["items"]]
+    starts = [a["first_at"] for a in first.json()["items"]]
     cursor = first.json()["next_cursor"]
     while cursor:
         page = await client.get(
             "/v1/alerts", params={"limit": 2, "cursor": cursor}, headers=org.clinician.headers
         )
         seen += [a["id"] for a in page.json()["items"]]
+        starts += [a["first_at"] for a in page.json()["items"]]
         cursor = page.json()["next_cursor"]
     assert len(seen) == len(set(seen)) == 5
+    assert starts == sorted(starts, reverse=True)  # the latest episode start first
     for params in ({"status": "closed"}, {"severity": "high"}, {"patient_id": "nobody"}):
         response = await client.get("/v1/alerts", params=params, headers=org.clinician.headers)
         assert response.status_code == 422, params
@@ -195,3 +201,122 @@ async def test_open_alert_is_reusable_and_once_per_source(
     (alert,) = await _alerts(client, org)
     assert alert["kind"] == "self_harm_risk"
     assert alert["source_id"] == str(source)
+
+
+async def test_an_alert_by_id_with_its_patient_and_tracks(
+    app: FastAPI, client: httpx.AsyncClient, org: OrgWorld
+) -> None:
+    enrolled = await make_patient(
+        app, org, enroll={"track": "CKM", "conditions": ["diabetes"], "start_date": start_day()}
+    )
+    await post_one(client, enrolled.device, "me", bp(195, 100))
+    (listed,) = [a for a in await _alerts(client, org) if a["kind"] == "blood_pressure_crisis"]
+    response = await client.get(f"/v1/alerts/{listed['id']}", headers=org.admin.headers)
+    assert response.status_code == 200, response.text
+    alert = response.json()
+    assert alert == listed
+    assert (alert["patient_name"], alert["tracks"]) == ("Pat Tester", ["CKM"])
+    assert (alert["count"], alert["worst"]) == (1, {"systolic": 195, "diastolic": 100})
+    assert alert["first_at"] == alert["last_at"]
+    assert alert["ended_at"] is None
+
+
+async def test_an_alert_by_id_is_for_its_organizations_staff(
+    app: FastAPI, client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld
+) -> None:
+    await post_one(client, patient.device, "me", bp(195, 100))
+    (alert,) = await _alerts(client, org)
+    url = f"/v1/alerts/{alert['id']}"
+    other = await make_org(app, "Elsewhere")
+    assert (await client.get(url, headers=other.clinician.headers)).status_code == 404
+    assert (await client.get(url, headers=other.admin.headers)).status_code == 404
+    unknown = "/v1/alerts/00000000-0000-4000-8000-000000000000"
+    assert (await client.get(unknown, headers=org.clinician.headers)).status_code == 404
+    assert (await client.get(url)).status_code == 401
+    assert (await client.get(url, headers=patient.user.headers)).status_code == 403
+    assert (await client.get(url, headers=patient.device.headers)).status_code == 403
+    response = await client.post(
+        f"{url}/acknowledge", json={"note": "called"}, headers=other.clinician.headers
+    )
+    assert response.status_code == 404
+
+
+async def test_notes_are_kept_with_who_and_when(
+    client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld
+) -> None:
+    await post_one(client, patient.device, "me", bp(200, 110))
+    (alert,) = await _alerts(client, org)
+    path = f"/v1/alerts/{alert['id']}"
+    note = "Called the patient: repeat reading 150/90, no symptoms."
+    acknowledged = await client.post(
+        f"{path}/acknowledge", json={"note": f"  {note} "}, headers=org.clinician.headers
+    )
+    assert acknowledged.status_code == 200, acknowledged.text
+    body = acknowledged.json()
+    assert (body["acknowledged_note"], body["acknowledged_by"]) == (note, str(org.clinician.id))
+    assert body["acknowledged_at"]
+    # A retry with another note changes nothing.
+    again = await client.post(
+        f"{path}/acknowledge", json={"note": "another"}, headers=org.admin.headers
+    )
+    assert again.json()["acknowledged_note"] == note
+    # No body, an empty object, or a null note: no note.
+    resolved = await client.post(f"{path}/resolve", headers=org.admin.headers)
+    assert (resolved.json()["resolved_note"], resolved.json()["resolved_by"]) == (
+        None,
+        str(org.admin.id),
+    )
+    fetched = await client.get(path, headers=org.clinician.headers)
+    assert fetched.json()["acknowledged_note"] == note
+    await post_one(client, patient.device, "me", bp(120, 80, minutes=5))
+    await post_one(client, patient.device, "me", bp(205, 100, minutes=10))
+    second = next(a for a in await _alerts(client, org) if a["id"] != alert["id"])
+    response = await client.post(
+        f"/v1/alerts/{second['id']}/resolve", json={"note": None}, headers=org.admin.headers
+    )
+    assert response.status_code == 200
+    assert response.json()["resolved_note"] is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"note": "x" * 1001},
+        {"note": "two\nlines"},
+        {"note": "bell \x07"},
+        {"note": "   "},
+        {"note": 5},
+        {"note": "ok", "extra": 1},
+    ],
+)
+async def test_bad_notes_are_refused(
+    client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld, body: dict[str, Any]
+) -> None:
+    await post_one(client, patient.device, "me", bp(200, 110))
+    (alert,) = await _alerts(client, org)
+    response = await client.post(
+        f"/v1/alerts/{alert['id']}/acknowledge", json=body, headers=org.clinician.headers
+    )
+    assert response.status_code == 422, response.text
+    (unchanged,) = await _alerts(client, org)
+    assert unchanged["status"] == "open"
+    longest = await client.post(
+        f"/v1/alerts/{alert['id']}/acknowledge",
+        json={"note": "y" * 1000},
+        headers=org.clinician.headers,
+    )
+    assert longest.status_code == 200
+
+
+async def test_reading_an_alert_by_id_is_audited(
+    client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld
+) -> None:
+    await post_one(client, patient.device, "me", bp(200, 110))
+    (alert,) = await _alerts(client, org)
+    await client.get(f"/v1/alerts/{alert['id']}", headers=org.admin.headers)
+    log = await client.get(f"/v1/patients/{patient.id}/access-log", headers=patient.user.headers)
+    events = {
+        (e["action"], e["resource_type"], e["actor_role"], e["resource_id"])
+        for e in log.json()["items"]
+    }
+    assert ("read", "alert", "admin", alert["id"]) in events
