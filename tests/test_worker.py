@@ -11,11 +11,12 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
@@ -32,10 +33,20 @@ from app.outcomes.rules import Ruleset
 from app.patients.models import Patient
 from tests.conftest import make_settings
 from tests.dates import start_day
-from tests.factories import make_org, make_patient
-from tests.outcomes.helpers import enrollment, on_day, worker_pass
+from tests.factories import Actor, make_org, make_patient
+from tests.outcomes.helpers import (
+    cuff,
+    date_of,
+    enrollment,
+    enrollment_id,
+    labs,
+    on_day,
+    prepare,
+    worker_pass,
+)
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> Counter[uuid.UUID]:
@@ -192,3 +203,87 @@ async def test_after_midnight_the_worker_moves_the_panel_day(app: FastAPI) -> No
             period = await session.scalar(select(PeriodStanding))
     assert period is not None
     assert period.evaluated_on.isoformat() == "2026-07-13"
+
+
+async def _alerts(client: httpx.AsyncClient, staff: Actor, kind: str) -> list[dict[str, Any]]:
+    response = await client.get("/v1/alerts", headers=staff.headers)
+    assert response.status_code == 200, response.text
+    return [a for a in response.json()["items"] if a["kind"] == kind]
+
+
+async def test_the_worker_opens_no_data_on_the_day_and_data_ends_it(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """docs/rules.md "Alert episodes": eCKM, more than 7 days without data from day 1."""
+    org = await make_org(app)
+    with on_day(1):
+        patient = await make_patient(app, org, enroll=enrollment("eCKM", "hypertension"))
+    with on_day(7):
+        await worker_pass(app)
+        assert await _alerts(client, org.clinician, "no_data") == []
+        async with app.state.sessionmaker() as session:
+            row = await session.get(PatientStanding, patient.id)
+        assert row is not None
+        # Due no later than the midnight the alert must open at.
+        assert row.due_at == datetime.combine(date_of(8), time(0), tzinfo=NEW_YORK)
+    with on_day(8):
+        assert await worker_pass(app) == 1
+        (alert,) = await _alerts(client, org.clinician, "no_data")
+        assert (alert["severity"], alert["status"], alert["ended_at"]) == ("warning", "open", None)
+        assert alert["details"] == {"track": "eCKM", "days": 7, "last_data_on": None}
+        assert alert["first_at"] == "2026-07-12T04:00:00Z"
+        panel = await client.get("/v1/patients", headers=org.clinician.headers)
+        (item,) = panel.json()["items"]
+        assert item["open_warning_alerts"] == 1
+        assert "warning_alerts" in [r["code"] for r in item["need"]["reasons"]]
+        # A second pass the same day changes nothing.
+        assert await worker_pass(app) == 0
+        assert len(await _alerts(client, org.clinician, "no_data")) == 1
+    with on_day(9):
+        await cuff(client, patient.device, [(9, 128)])
+        (alert,) = await _alerts(client, org.clinician, "no_data")
+        # Over, and still open for the clinicians until one acknowledges it.
+        assert alert["ended_at"] is not None
+        assert alert["status"] == "open"
+
+
+async def test_report_due_opens_seven_days_before_a_window_closes_and_a_report_ends_it(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    org = await make_org(app)
+    staff = org.clinician
+    with on_day(1):
+        patient = await make_patient(app, org, enroll=enrollment("eCKM", "hypertension"))
+    with on_day(52):  # the baseline window closes on day 60
+        await worker_pass(app)
+        assert await _alerts(client, staff, "report_due") == []
+    with on_day(53):
+        await worker_pass(app)
+        (alert,) = await _alerts(client, staff, "report_due")
+        assert alert["details"]["report_type"] == "baseline"
+        assert alert["details"]["closes"] == date_of(60).isoformat()
+        assert alert["ended_at"] is None
+        await cuff(client, patient.device, [(51, 130), (52, 131), (53, 129)])
+        await labs(client, staff, patient.id, [("hba1c", 50, 5.5), ("ldl", 50, 90.0)])
+        eid = await enrollment_id(client, staff, patient.id)
+        response = await prepare(client, staff, patient.id, eid, "baseline")
+        assert response.status_code == 201, response.text
+        (alert,) = await _alerts(client, staff, "report_due")
+        assert alert["ended_at"] is not None
+
+
+async def test_a_resolved_report_due_does_not_open_again(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    org = await make_org(app)
+    with on_day(1):
+        await make_patient(app, org, enroll=enrollment("eCKM", "hypertension"))
+    with on_day(54):
+        await worker_pass(app)
+        (alert,) = await _alerts(client, org.clinician, "report_due")
+        url = f"/v1/alerts/{alert['id']}/resolve"
+        assert (await client.post(url, headers=org.clinician.headers)).status_code == 200
+    with on_day(55):
+        await worker_pass(app)
+        (again,) = await _alerts(client, org.clinician, "report_due")
+        assert (again["id"], again["status"]) == (alert["id"], "resolved")

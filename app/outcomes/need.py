@@ -3,7 +3,9 @@
 docs/rules.md "Need score (the clinician panel's order)", this product's policy, not a CMS rule.
 The score is the sum of its reasons' points:
 
-- the patient's open urgent and warning alerts, per alert (they belong to no care period);
+- the patient's open urgent and warning alerts, per alert (they belong to no care period):
+  open means no clinician has acknowledged or resolved it yet, so an episode that is over
+  counts until someone has looked at it (docs/rules.md "Alert episodes");
 - for each current care period neither disenrolled nor already decided (`attained` known):
   each reporting window due soon or missed; each measure that counts (applicable, or a missing
   baseline the period needs) off track, without a baseline or short of data; an end-of-period
@@ -125,7 +127,8 @@ def need_of(
 ) -> Need:
     """The patient's need: `periods` are the patient's current care periods' standings each
     with its last data day (from `last_data_day`); `open_alerts` counts the patient's open (not
-    resolved) alerts by severity ("urgent", "warning", "info"...)."""
+    yet acknowledged or resolved) alerts by severity ("urgent", "warning", "info"...), whether
+    or not their episodes are over."""
     weights = rules.need
     reasons: list[Reason] = []
     alerts: tuple[tuple[str, NeedCode, int], ...] = (

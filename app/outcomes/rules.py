@@ -134,6 +134,22 @@ class Need(_Data):
     quiet_cap: int = Field(ge=0)
 
 
+class Alerts(_Data):
+    """The alerts the date opens (docs/rules.md "Alert episodes"): this product's policy, not a
+    CMS rule. `no_data_days`: days without any reading or check-in a track's applicable target
+    measures use before a `no_data` alert opens; `report_due_days`: a reporting window closing
+    within this many days without a complete report opens a `report_due` alert."""
+
+    no_data_days: dict[Track, int]
+    report_due_days: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Alerts:
+        if any(days < 1 for days in self.no_data_days.values()):
+            raise ValueError("no_data_days must be at least 1 day")
+        return self
+
+
 class Threshold(_Data):
     from_: date = Field(alias="from")
     to: date | None = None
@@ -249,6 +265,7 @@ class Ruleset(_Data):
     attainment: Attainment
     payment: Payment
     need: Need
+    alerts: Alerts
     measures: tuple[MeasureRule, ...]
 
     @model_validator(mode="after")
@@ -257,6 +274,22 @@ class Ruleset(_Data):
         if len(names) != len(set(names)):
             raise ValueError("each measure may be defined once")
         return self
+
+    @model_validator(mode="after")
+    def _no_data_seen(self) -> Ruleset:
+        # The evaluation loads the last `recent_days` of observations: a longer silence could
+        # not be told from one that long (docs/rules.md "Alert episodes").
+        tracks = {t for m in self.measures for t in m.applies}
+        if missing := sorted(tracks - set(self.alerts.no_data_days)):
+            raise ValueError(f"alerts.no_data_days has no value for {', '.join(missing)}")
+        if any(days >= self.recent_days for days in self.alerts.no_data_days.values()):
+            raise ValueError(f"alerts.no_data_days must be under {self.recent_days} days")
+        return self
+
+    @property
+    def recent_days(self) -> int:
+        """The days up to a report date whose observations are loaded to judge it."""
+        return max(self.windows.trend_days, self.windows.observation_days)
 
     def measure(self, name: MeasureName) -> MeasureRule:
         for rule in self.measures:

@@ -11,7 +11,10 @@ Invariants:
 - `due_at` is the patient's next local midnight while any of their periods can still change
   with the date (an open or coming window, data ageing out, the care-period day); a period whose
   end-of-period window has closed changes again only when it leaves the views; a patient with
-  nothing left to change is never due;
+  nothing left to change is never due; it is never later than the next day on which the date
+  alone opens or ends a `no_data` or `report_due` alert (`alerts.standing.next_change`);
+- `refresh` opens and ends those alerts (`alerts.service.sync_standing`) in its transaction,
+  from the same evaluation, before the need score counts the open alerts;
 - the patient's row is locked (created if missing) before anything is read, so two
   transactions refreshing one patient run one after the other and the later sees the earlier's
   data; every patient has a row, disenrolled periods have none.
@@ -31,6 +34,7 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import service as alerts_service
+from app.alerts import standing as alert_rules
 from app.clock import utcnow
 from app.db import Base, upsert_insert
 from app.outcomes import need as need_rules
@@ -164,6 +168,13 @@ def _local_midnight(day: date, zone: str) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
+def alert_periods(evaluated: Sequence[tuple[Evaluated, date | None]]) -> list[alert_rules.Period]:
+    """The periods as the date-driven alert rules read them."""
+    return [
+        alert_rules.Period(e.subject.enrollment.id, e.standing, e.sources) for e, _ in evaluated
+    ]
+
+
 def patient_values(
     patient: Patient,
     evaluated: Sequence[tuple[Evaluated, date | None]],
@@ -179,6 +190,8 @@ def patient_values(
         [(e.standing, last) for e, last in current], rules=rules, open_alerts=open_alerts
     )
     due_days = [d for e, _ in evaluated if (d := changes_on(e.standing, rules=rules))]
+    if alert_day := alert_rules.next_change(alert_periods(evaluated), rules=rules):
+        due_days.append(alert_day)
     return {
         "patient_id": patient.id,
         "organization_id": patient.organization_id,
@@ -276,10 +289,15 @@ class Rows:
     patients: list[dict[str, Any]]
 
 
-async def evaluate(
+@dataclass(frozen=True, slots=True)
+class _Evaluation:
+    patients: dict[uuid.UUID, Patient]
+    by_patient: dict[uuid.UUID, list[tuple[Evaluated, date | None]]]
+
+
+async def _evaluation(
     session: AsyncSession, *, rules: Ruleset, patient_ids: Sequence[uuid.UUID]
-) -> Rows:
-    """The rows the patients' standings are on their local today; nothing is written."""
+) -> _Evaluation:
     patients = {
         p.id: p
         for p in await session.scalars(
@@ -296,36 +314,88 @@ async def evaluate(
     )
     subjects = [Subject(patients[e.patient_id], e) for e in enrollments]
     evaluated = await evaluate_subjects(session, rules=rules, subjects=subjects)
-    alerts = await alerts_service.open_counts(session, patient_ids=patient_ids)
     by_patient: dict[uuid.UUID, list[tuple[Evaluated, date | None]]] = defaultdict(list)
-    rows = Rows([], [], [])
     for e in evaluated:
         last = need_rules.last_data_day(e.standing.period, rules=rules, sources=e.sources)
         by_patient[e.subject.patient.id].append((e, last))
-        rows.periods.append(period_values(e, rules=rules, last_data_on=last))
-        if shown(e.standing, rules=rules):
-            rows.windows.extend(window_values(e))
+    return _Evaluation(patients, by_patient)
+
+
+async def _rows(
+    session: AsyncSession, *, rules: Ruleset, patient_ids: Sequence[uuid.UUID], found: _Evaluation
+) -> Rows:
+    alerts = await alerts_service.open_counts(session, patient_ids=patient_ids)
+    rows = Rows([], [], [])
+    for pid in patient_ids:
+        for e, last in found.by_patient.get(pid, []):
+            rows.periods.append(period_values(e, rules=rules, last_data_on=last))
+            if shown(e.standing, rules=rules):
+                rows.windows.extend(window_values(e))
     now = utcnow()
     rows.patients.extend(
         patient_values(
-            patients[pid], by_patient[pid], rules=rules, open_alerts=alerts.get(pid, {}), now=now
+            found.patients[pid],
+            found.by_patient.get(pid, []),
+            rules=rules,
+            open_alerts=alerts.get(pid, {}),
+            now=now,
         )
         for pid in patient_ids
-        if pid in patients
+        if pid in found.patients
     )
     return rows
+
+
+async def evaluate(
+    session: AsyncSession, *, rules: Ruleset, patient_ids: Sequence[uuid.UUID]
+) -> Rows:
+    """The rows the patients' standings are on their local today; nothing is written."""
+    found = await _evaluation(session, rules=rules, patient_ids=patient_ids)
+    return await _rows(session, rules=rules, patient_ids=patient_ids, found=found)
+
+
+async def sync_alerts(
+    session: AsyncSession, *, rules: Ruleset, patient_ids: Sequence[uuid.UUID], found: _Evaluation
+) -> None:
+    """Open and end the patients' date-driven alerts (`no_data`, `report_due`) to match their
+    evaluated periods."""
+    since = utcnow() - timedelta(days=rules.recent_days)
+    ongoing, resolved = await alerts_service.standing_alerts(
+        session, patient_ids=patient_ids, since=since
+    )
+    for pid in patient_ids:
+        patient = found.patients.get(pid)
+        if patient is None:
+            continue
+        zone = patient.timezone
+        wanted = alert_rules.wanted(
+            alert_periods(found.by_patient.get(pid, [])),
+            rules=rules,
+            zone=zone,
+            resolved_on=alerts_service.resolved_days(resolved.get(pid, {}), zone),
+        )
+        await alerts_service.sync_standing(
+            session,
+            patient_id=pid,
+            wanted=wanted,
+            ongoing=ongoing.get(pid, []),
+            resolved=resolved.get(pid, {}),
+        )
 
 
 async def refresh(
     session: AsyncSession, *, rules: Ruleset, patient_ids: Collection[uuid.UUID]
 ) -> None:
-    """Re-evaluate the patients' care periods and rewrite their stored rows."""
+    """Re-evaluate the patients' care periods, bring their date-driven alerts in line, and
+    rewrite their stored rows."""
     ids = sorted(set(patient_ids))
     if not ids:
         return
     await session.flush()
     await _lock(session, ids)
-    rows = await evaluate(session, rules=rules, patient_ids=ids)
+    found = await _evaluation(session, rules=rules, patient_ids=ids)
+    await sync_alerts(session, rules=rules, patient_ids=ids, found=found)
+    rows = await _rows(session, rules=rules, patient_ids=ids, found=found)
     await session.execute(delete(WindowStanding).where(WindowStanding.patient_id.in_(ids)))
     await session.execute(delete(PeriodStanding).where(PeriodStanding.patient_id.in_(ids)))
     # Core statements on the tables: one multi-row INSERT per few hundred rows, where the ORM's

@@ -1,7 +1,8 @@
 """The stored standing equals a fresh evaluation, whatever happens and whenever it is read.
 
 Property-based: random timelines go through the HTTP API (cuff readings on the day or late,
-labs, deletions, check-ins, reports, alerts acknowledged, disenrolment) while the clock moves
+labs, deletions, check-ins, reports, alerts acknowledged and resolved, disenrolment) while the
+clock moves
 forward; after each step, and after the worker's pass at each move, the rows stored for the
 patients equal what `stored.evaluate` computes afresh from the database at that moment.
 """
@@ -102,6 +103,11 @@ class Acknowledge:
 
 
 @dataclass(frozen=True)
+class Resolve:
+    pass
+
+
+@dataclass(frozen=True)
 class Disenroll:
     pass
 
@@ -111,7 +117,7 @@ class Advance:
     days: int
 
 
-Step = Cuff | Lab | Delete | Checkin | Report | Acknowledge | Disenroll | Advance
+Step = Cuff | Lab | Delete | Checkin | Report | Acknowledge | Resolve | Disenroll | Advance
 
 steps = st.lists(
     st.one_of(
@@ -122,6 +128,7 @@ steps = st.lists(
         st.builds(Checkin, st.integers(0, 27)),
         st.builds(Report, st.sampled_from(["baseline", "quarterly", "end_of_period"])),
         st.just(Acknowledge()),
+        st.just(Resolve()),
         st.just(Disenroll()),
         st.builds(Advance, st.sampled_from([1, 3, 14, 30, 61, 90])),
     ),
@@ -176,10 +183,14 @@ class Timeline:
                 eid = await enrollment_id(self.client, staff, patient.id)
                 response = await prepare(self.client, staff, patient.id, eid, step.type)
                 assert response.status_code < 500, response.text
-        elif isinstance(step, Acknowledge):
-            alerts = await self.client.get("/v1/alerts", headers=staff.headers)
+        elif isinstance(step, Acknowledge | Resolve):
+            # The date's alerts (no_data, report_due) as well as the readings' and check-ins'.
+            action = "acknowledge" if isinstance(step, Acknowledge) else "resolve"
+            alerts = await self.client.get(
+                "/v1/alerts", params={"status": "open"}, headers=staff.headers
+            )
             for alert in alerts.json()["items"][:1]:
-                url = f"/v1/alerts/{alert['id']}/acknowledge"
+                url = f"/v1/alerts/{alert['id']}/{action}"
                 assert (await self.client.post(url, headers=staff.headers)).status_code == 200
         elif isinstance(step, Disenroll) and not self.disenrolled:
             eid = await enrollment_id(self.client, staff, self.bh.id)
