@@ -25,7 +25,7 @@ Invariants:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,9 +77,11 @@ async def _stored(
     condition: str,
     first: datetime,
     last: datetime | None,
+    *,
+    lock: bool = True,
 ) -> list[Alert]:
-    """The alerts of the condition whose episodes reach into [first, last] (locked), oldest
-    first; withdrawn ones are no episode and stay out."""
+    """The alerts of the condition whose episodes reach into [first, last] (locked unless
+    `lock` is false), oldest first; withdrawn ones are no episode and stay out."""
     statement = select(Alert).where(
         Alert.patient_id == patient_id,
         Alert.condition == condition,
@@ -88,11 +90,10 @@ async def _stored(
     )
     if last is not None:
         statement = statement.where(Alert.first_at <= last)
-    found = await session.scalars(
-        statement.order_by(Alert.first_at, Alert.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    statement = statement.order_by(Alert.first_at, Alert.id)
+    if lock:
+        statement = statement.with_for_update()
+    found = await session.scalars(statement.execution_options(populate_existing=True))
     return list(found)
 
 
@@ -137,19 +138,48 @@ def _reaches(alert: Alert, first: datetime, last: datetime) -> bool:
 
 
 async def plan_readings(
-    session: AsyncSession, *, patient_id: uuid.UUID, rows: Sequence[Mapping[str, Any]]
+    session: AsyncSession,
+    *,
+    patient_id: uuid.UUID,
+    rows: Sequence[Mapping[str, Any]],
+    lock: Callable[[], Awaitable[None]],
 ) -> Plan:
     """The alert changes the newly stored `rows` (reading rows: type, effective_at, values)
-    make, for every condition they belong to."""
+    make, for every condition they belong to. `lock` is awaited once, before the first alert
+    row is locked (the caller's lock order)."""
     plan = Plan()
+    locked = False
     by_type: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         if row["type"] in RULES:
             by_type.setdefault(row["type"], []).append(row)
     for reading_type, new in sorted(by_type.items()):
         rule = RULES[reading_type]
+        if not await _concerned(session, patient_id=patient_id, rule=rule, new=new):
+            continue
+        if not locked:
+            await lock()
+            locked = True
         await _plan_condition(session, plan, patient_id=patient_id, rule=rule, new=new)
     return plan
+
+
+async def _concerned(
+    session: AsyncSession,
+    *,
+    patient_id: uuid.UUID,
+    rule: EpisodeRule,
+    new: Sequence[Mapping[str, Any]],
+) -> bool:
+    """Whether new readings can change the condition's episodes: one meets it, or one falls
+    inside a stored episode (it may end or split it); far from any, a reading meeting nothing
+    changes nothing. One unlocked read."""
+    if any(rule.levels[0].meets(r["values"]) for r in new):
+        return True
+    t0 = min(r["effective_at"] for r in new)
+    t1 = max(r["effective_at"] for r in new)
+    stored = await _stored(session, patient_id, rule.condition, t0, t1, lock=False)
+    return any(_reaches(a, t0, t1) for a in stored)
 
 
 async def _plan_condition(
@@ -165,11 +195,6 @@ async def _plan_condition(
     first: datetime = t0 - CONTEXT
     last: datetime | None = t1 + CONTEXT
     stored = await _stored(session, patient_id, rule.condition, first, last)
-    meeting = any(rule.levels[0].meets(r["values"]) for r in new)
-    # Readings that meet nothing change only the episodes they fall inside (they may end or
-    # split one); far from any, they change nothing.
-    if not meeting and not any(_reaches(a, t0, t1) for a in stored):
-        return
     while True:
         widened_first = min([first, *(a.first_at for a in stored)])
         widened_last: datetime | None = last

@@ -17,6 +17,9 @@ Invariants:
   episode being over (`ended_at`); repeating the current step is a no-op answered 200 (clients
   retry; its note is kept from the first time), moving backwards is 409; resolving an episode
   still going on ends it (later readings begin a new one);
+- locks are taken in one order, the patient's stored standing row first, then alert rows (the
+  worker and the refresh before every commit take that row too), so a clinician acting on an
+  alert, a batch of readings and the worker never deadlock;
 - staff see the alerts of their organization's patients only (`patients.reach`); every read
   and every change a caller makes is audited; what the date alone changes (`sync_standing`,
   run by the stored standing's refresh) has no caller and is not.
@@ -42,6 +45,7 @@ from app.auth.principal import Principal
 from app.clock import local_date, utcnow
 from app.db import new_id, upsert_insert
 from app.errors import Conflict, NotFound
+from app.outcomes.models import PatientStanding
 from app.outcomes.rules import Track
 from app.outcomes.touch import touch
 from app.pagination import Page, keyset_page
@@ -106,6 +110,15 @@ def _record(
     return changes
 
 
+async def _lock_patient(session: AsyncSession, patient_id: uuid.UUID) -> None:
+    """Take the patient's stored standing row before any alert row (see the lock order)."""
+    await session.execute(
+        select(PatientStanding.patient_id)
+        .where(PatientStanding.patient_id == patient_id)
+        .with_for_update()
+    )
+
+
 async def _insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
     """Insert alert rows; a row the unique indexes refuse is left out of the ids returned."""
     if not rows:
@@ -151,7 +164,11 @@ async def readings_stored(
 ) -> Changes:
     """Bring the patient's reading episodes up to date with newly stored readings (rows with
     `type`, `effective_at`, `values`); the caller holds the patient's readings lock."""
-    plan = await episodes.plan_readings(session, patient_id=patient.id, rows=rows)
+
+    async def lock() -> None:
+        await _lock_patient(session, patient.id)
+
+    plan = await episodes.plan_readings(session, patient_id=patient.id, rows=rows, lock=lock)
     changes = await _apply(session, plan)
     if changes:
         touch(session, patient.id)
@@ -417,6 +434,7 @@ async def transition(
     """Acknowledge or resolve an alert of a reachable patient (404 otherwise), with an optional
     note kept with who and when."""
     alert, patient = await _reachable_alert(session, principal, alert_id)
+    await _lock_patient(session, patient.id)
     sources, target = _TRANSITIONS[action]
     now = utcnow()
     values: dict[str, Any] = {"status": target}

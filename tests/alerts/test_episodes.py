@@ -28,6 +28,7 @@ from app import clock
 from app.alerts.models import Alert
 from app.clock import utcnow
 from app.readings.alert_rules import HYPOGLYCEMIA_RULE, episodes
+from app.worker import mark_due, run_due
 from tests.factories import OrgWorld, PatientWorld, make_org
 from tests.readings.helpers import (
     APP_PROPERTY,
@@ -366,3 +367,22 @@ async def test_readings_resent_with_client_ids_count_once(
     await post_batch(client, cgm_patient.device, "me", readings)
     (alert,) = await alerts_of(client, org, cgm_patient)
     assert alert["count"] == 12
+
+
+async def test_a_clinician_readings_and_the_worker_at_once_all_succeed(
+    app: FastAPI, client: httpx.AsyncClient, org: OrgWorld, cgm_patient: PatientWorld
+) -> None:
+    """One lock order (the stored standing row, then alert rows): no deadlock between them."""
+    await post_batch(client, cgm_patient.device, "me", low_hour()[:6])
+    (alert,) = await alerts_of(client, org, cgm_patient)
+    for _ in range(3):
+        await mark_due(app.state.sessionmaker, rules=None)  # the worker has the patient to do
+        ack, batch, _ = await asyncio.gather(
+            client.post(f"/v1/alerts/{alert['id']}/acknowledge", headers=org.clinician.headers),
+            post_batch(client, cgm_patient.device, "me", low_hour()[6:]),
+            run_due(app.state.sessionmaker, rules=app.state.rules),
+        )
+        assert ack.status_code == 200, ack.text
+        assert batch.status_code == 200, batch.text
+    (alert,) = await alerts_of(client, org, cgm_patient)
+    assert (alert["status"], alert["count"]) == ("acknowledged", 12)
