@@ -7,8 +7,10 @@ index on `ended_at IS NULL`); the once-per-source index now holds for check-ins 
 episode's first reading can change as late readings arrive.
 
 Existing alerts become one-reading episodes that are over: first_at = last_at = ended_at =
-created_at, count 1, worst the values they recorded (readings), condition `hypoglycemia` for
-both hypoglycaemia levels and the kind otherwise.
+created_at, count 1, worst the values they recorded (readings). A reading's alert gets a
+condition of its own (`single:<kind>`): its times are when it was opened, not its reading's, so
+it must never be matched against the episodes new readings make (which could withdraw it);
+a check-in's alert keeps its kind, as new ones have.
 
 Revision ID: c9d0e1f2a3b4
 Revises: b8c9d0e1f2a3
@@ -29,7 +31,6 @@ depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
 _MOMENT = app.db.UTCDateTime(timezone=True)
-_HYPOGLYCEMIA = ("hypoglycemia_level_1", "hypoglycemia_level_2")
 
 
 def upgrade() -> None:
@@ -60,7 +61,10 @@ def upgrade() -> None:
     op.execute(
         alerts.update().values(
             condition=sa.case(
-                (alerts.c.kind.in_(_HYPOGLYCEMIA), sa.literal("hypoglycemia")),
+                (
+                    alerts.c.source_type == "reading",
+                    sa.literal("single:", sa.String()) + alerts.c.kind,
+                ),
                 else_=alerts.c.kind,
             ),
             first_at=alerts.c.created_at,
