@@ -265,9 +265,3 @@ def alert_kinds(reading_type: str, values: Mapping[str, Any]) -> list[tuple[str,
         return []
     met = [level for level in rule.levels if level.meets(values)]
     return [(met[-1].kind, met[-1].severity)] if met else []
-
-
-def meets_condition(reading_type: str, values: Mapping[str, Any]) -> bool:
-    """Whether a reading meets its type's alert condition (can begin or extend an episode)."""
-    rule = RULES.get(reading_type)
-    return rule is not None and rule.levels[0].meets(values)
