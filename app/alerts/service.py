@@ -91,12 +91,13 @@ def _record(
     session: AsyncSession,
     *,
     principal: Principal | None,
-    patient: Patient | None,
+    patient: Patient,
     changes: Changes,
 ) -> Changes:
-    """The one place every alert opened or changed passes: audited for the caller (when a
-    caller made it); alerts the date moved (no caller) are not."""
-    if principal is not None and patient is not None:
+    """The one place every alert opened or changed passes (with its patient, whose
+    `organization_id` says whose it is): audited for the caller when a caller made the change;
+    what the date moved (no caller, `principal` None) is not."""
+    if principal is not None:
         for action, ids in (("create", changes.opened), ("update", changes.updated)):
             for alert_id in ids:
                 audit_service.record_patient(
@@ -249,7 +250,7 @@ async def standing_alerts(
 async def sync_standing(
     session: AsyncSession,
     *,
-    patient_id: uuid.UUID,
+    patient: Patient,
     wanted: Sequence[standing.Wanted],
     ongoing: Sequence[Alert],
     resolved: Mapping[str, datetime],
@@ -268,7 +269,7 @@ async def sync_standing(
     going = {a.condition for a in ongoing}
     rows = [
         {
-            "patient_id": patient_id,
+            "patient_id": patient.id,
             "kind": w.kind,
             "severity": "warning",
             "status": "open",
@@ -289,7 +290,7 @@ async def sync_standing(
     changes.opened = await _insert(session, rows)
     if len(changes.opened) != len(rows):
         raise Conflict("A concurrent write changed this patient's alerts; retry the request.")
-    return _record(session, principal=None, patient=None, changes=changes)
+    return _record(session, principal=None, patient=patient, changes=changes)
 
 
 def resolved_days(resolved: Mapping[str, datetime], zone: str) -> dict[str, date]:

@@ -376,7 +376,7 @@ async def sync_alerts(
         )
         await alerts_service.sync_standing(
             session,
-            patient_id=pid,
+            patient=patient,
             wanted=wanted,
             ongoing=ongoing.get(pid, []),
             resolved=resolved.get(pid, {}),
