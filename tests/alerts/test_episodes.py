@@ -386,3 +386,26 @@ async def test_a_clinician_readings_and_the_worker_at_once_all_succeed(
         assert batch.status_code == 200, batch.text
     (alert,) = await alerts_of(client, org, cgm_patient)
     assert (alert["status"], alert["count"]) == ("acknowledged", 12)
+
+
+async def test_an_episode_over_counts_in_the_panel_until_acknowledged(
+    app: FastAPI, client: httpx.AsyncClient, org: OrgWorld, cgm_patient: PatientWorld
+) -> None:
+    """docs/rules.md "Need score": open alerts count, an episode that is over included."""
+
+    async def open_urgent() -> int:
+        panel = await client.get("/v1/patients", headers=org.clinician.headers)
+        assert panel.status_code == 200, panel.text
+        (item,) = [p for p in panel.json()["items"] if p["id"] == str(cgm_patient.id)]
+        count: int = item["open_urgent_alerts"]
+        return count
+
+    await post_batch(client, cgm_patient.device, "me", low_hour())
+    assert await open_urgent() == 1
+    await post_batch(client, cgm_patient.device, "me", [cgm_at(m, 110) for m in (60, 65, 70)])
+    (alert,) = await alerts_of(client, org, cgm_patient)
+    assert alert["ended_at"] is not None
+    assert await open_urgent() == 1
+    url = f"/v1/alerts/{alert['id']}/acknowledge"
+    assert (await client.post(url, headers=org.clinician.headers)).status_code == 200
+    assert await open_urgent() == 0

@@ -8,15 +8,18 @@ days are written out here, not recomputed by the code.
 
 from __future__ import annotations
 
+import tomllib
 import uuid
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from app.alerts.standing import Period, next_change, wanted
 from app.outcomes.observations import CarePeriod
+from app.outcomes.rules import DEFAULT_RULESET, Ruleset
 from tests.outcomes.test_need import BASELINE, BH, ECKM, END, RULES, START, cuff, day
 from tests.outcomes.test_need import Period as At
 
@@ -138,3 +141,31 @@ def test_first_at_is_the_local_midnight_it_begins() -> None:
     assert found.first_at == datetime(2026, 7, 12, 4, 0, tzinfo=ZoneInfo("UTC"))
     assert found.details == {"track": "eCKM", "days": 7, "last_data_on": None}
     assert found.source_id == ENROLLMENT
+
+
+def _ruleset_with(**alerts: Any) -> dict[str, Any]:
+    data = tomllib.loads(DEFAULT_RULESET.read_text())
+    data["alerts"] = {**data["alerts"], **alerts}
+    return data
+
+
+@pytest.mark.parametrize(
+    ("alerts", "message"),
+    [
+        ({"no_data_days": {"eCKM": 7, "CKM": 7, "MSK": 10}}, "no value for BH"),
+        ({"no_data_days": {"eCKM": 30, "CKM": 7, "MSK": 10, "BH": 17}}, "under 30 days"),
+        ({"no_data_days": {"eCKM": 0, "CKM": 7, "MSK": 10, "BH": 17}}, "at least 1 day"),
+        ({"report_due_days": -1}, "greater than or equal to 0"),
+    ],
+)
+def test_the_ruleset_refuses_alert_numbers_it_cannot_keep(
+    alerts: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Ruleset.model_validate(_ruleset_with(**alerts))
+
+
+def test_the_ruleset_numbers_are_the_documented_ones() -> None:
+    # docs/rules.md "Alert episodes", "No data and reports due".
+    assert RULES.alerts.no_data_days == {"eCKM": 7, "CKM": 7, "MSK": 10, "BH": 17}
+    assert RULES.alerts.report_due_days == 7
