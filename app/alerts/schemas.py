@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from app.outcomes.rules import Track
 from app.schemas import ReadModel, StrictModel, TextLine
 
 Severity = Literal["urgent", "warning"]
@@ -25,10 +26,8 @@ class AlertNote(StrictModel):
 class AlertRead(ReadModel):
     id: uuid.UUID
     patient_id: uuid.UUID
-    patient_name: str = Field("", description="The patient's given and family names.")
-    tracks: list[str] = Field(
-        default_factory=list, description="The tracks of the patient's current enrollments."
-    )
+    patient_name: str = Field(description="The patient's given and family names.")
+    tracks: list[Track] = Field(description="The tracks of the patient's current enrollments.")
     kind: str
     severity: Severity
     status: AlertStatus

@@ -318,8 +318,9 @@ async def _reads(session: AsyncSession, rows: Sequence[tuple[Alert, Patient]]) -
             tracks[patient_id].add(track)
     order = {t: i for i, t in enumerate(_TRACK_ORDER)}
     return [
-        AlertRead.model_validate(alert).model_copy(
-            update={
+        AlertRead.model_validate(
+            {
+                **{column.key: getattr(alert, column.key) for column in ALERTS.columns},
                 "patient_name": f"{patient.given_name} {patient.family_name}",
                 "tracks": sorted(tracks[patient.id], key=lambda t: order.get(t, len(order))),
             }
