@@ -90,9 +90,12 @@ def _serve(host: str, port: int, workers: int) -> int:
 async def _worker(*, once: bool, everything: bool) -> int:
     import signal
 
+    import httpx
+
     from app.db import create_engine, create_sessionmaker
     from app.migrate import upgrade_head
     from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
+    from app.webhooks import delivery
     from app.worker import mark_due, run_due, run_forever
 
     settings = get_settings()
@@ -107,13 +110,22 @@ async def _worker(*, once: bool, everything: bool) -> int:
             await mark_due(maker, rules=rules)
             count = await run_due(maker, rules=rules)
             print(f"re-evaluated {count} patients")
+            async with httpx.AsyncClient() as client:
+                made = await delivery.deliver_due(
+                    maker, client=client, production=settings.env == "production"
+                )
+            if made:
+                print(f"made {made} webhook delivery attempts")
             return 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_forever(
-            maker, rules=rules, interval_seconds=settings.worker_interval_seconds, stop=stop
+        await asyncio.gather(
+            run_forever(
+                maker, rules=rules, interval_seconds=settings.worker_interval_seconds, stop=stop
+            ),
+            delivery.run_forever(maker, production=settings.env == "production", stop=stop),
         )
         return 0
     finally:
@@ -135,6 +147,7 @@ async def _bootstrap(org: str, email: str, password: str) -> int:
     from app.auth.passwords import Passwords
     from app.db import create_engine, create_sessionmaker
     from app.errors import Conflict, Invalid
+    from app.field_messages import field_message
     from app.migrate import upgrade_head
     from app.organizations import service as organizations_service
     from app.schemas import Email, Password
@@ -143,7 +156,7 @@ async def _bootstrap(org: str, email: str, password: str) -> int:
         email = TypeAdapter(Email).validate_python(email)
         password = TypeAdapter(Password).validate_python(password)
     except ValidationError as exc:
-        print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
+        print(f"error: {field_message(exc.errors()[0])}", file=sys.stderr)
         return 1
     settings = get_settings()
     await asyncio.to_thread(upgrade_head, settings.database_url)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
@@ -75,6 +75,14 @@ class Base(DeclarativeBase):
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def database_new_id(session: AsyncSession) -> Any:
+    """A new id per row, made by the database, for INSERT ... SELECT: PostgreSQL's
+    gen_random_uuid(); on SQLite 16 random bytes in the 32 hex digits a UUID column stores."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.gen_random_uuid()
+    return func.lower(func.hex(func.randomblob(16)))
 
 
 class IdMixin:

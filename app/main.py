@@ -32,6 +32,8 @@ from app.outcomes.router import router as outcomes_router
 from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
 from app.patients.router import router as patients_router
 from app.readings.router import router as readings_router
+from app.webhooks import delivery as deliveries
+from app.webhooks.router import router as webhooks_router
 from app.worker import run_forever
 
 API_ROUTERS = (
@@ -44,6 +46,7 @@ API_ROUTERS = (
     alerts_router,
     checkins_router,
     outcomes_router,
+    webhooks_router,
 )
 
 
@@ -74,24 +77,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
         stop = asyncio.Event()
-        worker = (
-            asyncio.create_task(
+        # The worker's jobs in this process (`python -m app worker` runs them apart).
+        workers = (
+            [
                 run_forever(
                     app.state.sessionmaker,
                     rules=rules,
                     interval_seconds=current.worker_interval_seconds,
                     stop=stop,
-                )
-            )
+                ),
+                deliveries.run_forever(
+                    app.state.sessionmaker, production=current.env == "production", stop=stop
+                ),
+            ]
             if current.worker_in_process
-            else None
+            else []
         )
+        tasks = [asyncio.create_task(job) for job in workers]
         try:
             yield
         finally:
             stop.set()
-            if worker is not None:
-                await worker
+            await asyncio.gather(*tasks)
             await engine.dispose()
 
     # /docs, /redoc and /openapi.json only where settings say so (off in production by

@@ -9,6 +9,7 @@ from app.organizations.models import Organization
 from app.outcomes.models import Report
 from app.patients.models import Enrollment, Patient
 from app.readings.models import Reading, ReadingDay, ReadingFeed
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Alert",
@@ -25,4 +26,8 @@ __all__ = [
     "RefreshToken",
     "Report",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

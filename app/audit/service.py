@@ -10,14 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Select, Uuid, func, insert, literal, select
+from sqlalchemy import Select, Uuid, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.audit.schemas import AuditEventRead
 from app.auth.principal import Principal
 from app.clock import utcnow
-from app.db import UTCDateTime
+from app.db import UTCDateTime, database_new_id
 from app.middleware import request_id_var
 from app.pagination import Page, keyset_page
 from app.patients.models import Patient
@@ -138,14 +138,7 @@ async def record_selected(
 ) -> None:
     """One event per patient the select of patient ids names, written by the database in one
     statement (an aggregate over thousands of patients audits each without a round trip)."""
-    dialect = session.get_bind().dialect.name
-    # New ids in SQL: PostgreSQL's gen_random_uuid(); on SQLite 16 random bytes in the 32 hex
-    # digits a UUID column stores there.
-    new_id = (
-        func.gen_random_uuid()
-        if dialect == "postgresql"
-        else func.lower(func.hex(func.randomblob(16)))
-    )
+    new_id = database_new_id(session)
     chosen = patient_ids.distinct().subquery()
     rows = select(
         new_id,

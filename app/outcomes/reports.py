@@ -38,6 +38,7 @@ from app.outcomes.touch import touch
 from app.pagination import Page, keyset_page
 from app.patients import enrollments as enrollments_service
 from app.patients.models import Enrollment, Patient
+from app.webhooks import events as webhook_events
 
 _audit = audit_service.Trail("report")
 
@@ -153,6 +154,18 @@ async def prepare(
     report = await session.get(Report, report_id)
     assert report is not None
     _audit(session, principal=principal, patient=patient, action="create", resource_id=report.id)
+    await webhook_events.emit(
+        session,
+        organization_id=patient.organization_id,
+        event="report.status_changed",
+        data={
+            "report_id": str(report.id),
+            "patient_id": str(patient.id),
+            "enrollment_id": str(enrollment.id),
+            "type": report.type,
+            "status": report.status,
+        },
+    )
     return to_read(report), True
 
 
