@@ -12,6 +12,16 @@ from app.schemas import ReadModel, StrictModel, TextLine
 Severity = Literal["urgent", "warning"]
 AlertStatus = Literal["open", "acknowledged", "resolved"]
 Transition = Literal["acknowledge", "resolve"]
+# docs/rules.md "Alert episodes" and "PHQ-9".
+AlertKind = Literal[
+    "blood_pressure_crisis",
+    "hypoglycemia_level_1",
+    "hypoglycemia_level_2",
+    "self_harm_risk",
+    "safety_item_missing",
+    "no_data",
+    "report_due",
+]
 NOTE_MAX_LENGTH = 1000
 
 
@@ -28,7 +38,7 @@ class AlertRead(ReadModel):
     patient_id: uuid.UUID
     patient_name: str = Field(description="The patient's given and family names.")
     tracks: list[Track] = Field(description="The tracks of the patient's current enrollments.")
-    kind: str
+    kind: AlertKind
     severity: Severity
     status: AlertStatus
     created_at: datetime
