@@ -66,6 +66,18 @@ class PatchModel(StrictModel):
         return value
 
 
+def one_of_constraints(schema: dict[str, Any], branches: list[dict[str, Any]]) -> None:
+    """Declares that an object meets exactly one of `branches`, each constraining the model's
+    own fields (a unit's range, an instrument's items, a track's conditions).
+
+    Written `allOf: [{oneOf: branches}]`, which JSON Schema reads exactly as a `oneOf` beside
+    `properties`. Client generators read a `oneOf` at the top of an object as a union of
+    alternative shapes (openapi-python-client made `WeightIn` a union of two fragments holding
+    only `unit` and `value`), and an `allOf` member as more of the same object: so the model
+    keeps its fields in generated clients, and the branches stay what they are, constraints."""
+    schema.setdefault("allOf", []).append({"oneOf": branches})
+
+
 class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

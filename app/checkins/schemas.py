@@ -9,7 +9,13 @@ from pydantic_core import PydanticCustomError
 
 from app.checkins.instruments import CATALOG
 from app.clock import utcnow
-from app.schemas import FUTURE_TOLERANCE, StrictModel, Timestamp, utc_between
+from app.schemas import (
+    FUTURE_TOLERANCE,
+    StrictModel,
+    Timestamp,
+    one_of_constraints,
+    utc_between,
+)
 
 InstrumentCode = Literal[
     "phq9", "gad7", "promis_pi_6a", "promis_pf_6b", "pain_nrs", "whodas12", "pgic", "daily"
@@ -70,21 +76,24 @@ class InstrumentList(BaseModel):
 def _declare_instruments(schema: dict[str, Any]) -> None:
     """Declares per instrument what the server checks (`scoring.validate`, the version check):
     its version, its item ids and the scored values of each item, one `oneOf` branch each."""
-    schema["oneOf"] = [
-        {
-            "properties": {
-                "instrument": {"const": instrument.code},
-                "version": {"anyOf": [{"const": instrument.version}, {"type": "null"}]},
-                "answers": {
-                    "properties": {
-                        item.id: {"enum": sorted(item.values)} for item in instrument.items
+    one_of_constraints(
+        schema,
+        [
+            {
+                "properties": {
+                    "instrument": {"const": instrument.code},
+                    "version": {"anyOf": [{"const": instrument.version}, {"type": "null"}]},
+                    "answers": {
+                        "properties": {
+                            item.id: {"enum": sorted(item.values)} for item in instrument.items
+                        },
+                        "additionalProperties": False,
                     },
-                    "additionalProperties": False,
-                },
+                }
             }
-        }
-        for instrument in CATALOG.values()
-    ]
+            for instrument in CATALOG.values()
+        ],
+    )
 
 
 class CheckinCreate(StrictModel):

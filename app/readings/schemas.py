@@ -33,7 +33,7 @@ from pydantic import (
 from app.errors import FieldError
 from app.field_messages import field_message
 from app.readings import catalog, units
-from app.schemas import StrictModel, Timestamp, Timezone
+from app.schemas import StrictModel, Timestamp, Timezone, one_of_constraints
 
 MAX_BATCH = 1000
 
@@ -98,7 +98,7 @@ def _declare_numbers(schema: dict[str, Any], model: type[BaseModel]) -> None:
             branch = by_unit.setdefault(unit, {"properties": {"unit": {"const": unit}}})
             branch["properties"][f.name] = {"minimum": as_json(low), "maximum": as_json(high)}
     if by_unit:
-        schema["oneOf"] = list(by_unit.values())
+        one_of_constraints(schema, list(by_unit.values()))
 
 
 class _ReadingBase(StrictModel):
@@ -281,6 +281,13 @@ ReadingItem = Annotated[
 
 class NotAReading(RootModel[Any]):
     """Anything else a batch may carry: it is answered as that item's `invalid` result."""
+
+    # JSON Schema's `properties` constrain objects only, so this still admits any value; with a
+    # property, client generators see an object (a client may send one with any fields) rather
+    # than a bare `Any` that would erase the reading models beside it in the item's type.
+    model_config = ConfigDict(
+        json_schema_extra={"properties": {"type": {"description": "Any value at all."}}}
+    )
 
 
 BatchItem = Annotated[
