@@ -14,6 +14,7 @@ A batch validates its items one by one (`ReadingItem`): an invalid item becomes 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import date
@@ -99,6 +100,26 @@ def _declare_numbers(schema: dict[str, Any], model: type[BaseModel]) -> None:
             branch["properties"][f.name] = {"minimum": as_json(low), "maximum": as_json(high)}
     if by_unit:
         one_of_constraints(schema, list(by_unit.values()))
+    _name_units(schema)
+
+
+def unit_identifier(unit: str) -> str:
+    """A UCUM unit as a name in generated code: `[lb_av]` LB_AV, `mg/dL` MG_PER_DL, `%` PERCENT,
+    `mL/min/{1.73_m2}` ML_PER_MIN_PER_1_73_M2."""
+    if unit == "%":
+        return "PERCENT"
+    return "_".join(re.findall(r"[A-Za-z0-9]+", unit.replace("/", " per "))).upper()
+
+
+def _name_units(schema: dict[str, Any]) -> None:
+    """Names each accepted unit for client generators (`x-enum-varnames`, read by
+    openapi-python-client and openapi-generator): a unit is rarely a valid identifier, and a
+    generator falls back on its position (`VALUE_1` for `[lb_av]`) or drops its symbols
+    (`MGDL`)."""
+    unit = schema["properties"].get(catalog.UNIT_FIELD)
+    for branch in unit.get("anyOf", [unit]) if unit else ():
+        if "enum" in branch:
+            branch["x-enum-varnames"] = [unit_identifier(u) for u in branch["enum"]]
 
 
 class _ReadingBase(StrictModel):
