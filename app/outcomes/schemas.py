@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.outcomes.rules import MeasureName, Track
 from app.schemas import Day, StrictModel
 
 Status = Literal[
@@ -45,7 +46,7 @@ class BaselineValue(MeasuredValue):
 
 
 class MeasureProgressRead(BaseModel):
-    measure: str
+    measure: MeasureName
     label: str
     applicable: bool
     status: Status
@@ -72,7 +73,7 @@ class WindowRef(BaseModel):
 
 class EnrollmentProgress(BaseModel):
     enrollment_id: uuid.UUID
-    track: str
+    track: Track
     status: PeriodStatus
     control_group: bool
     care_period: CarePeriodRead
@@ -220,7 +221,7 @@ class WindowRead(BaseModel):
 
 class PeriodReporting(BaseModel):
     enrollment_id: uuid.UUID
-    track: str
+    track: Track
     status: PeriodStatus
     control_group: bool
     day: int
