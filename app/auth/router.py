@@ -122,7 +122,7 @@ async def issue_token(
     passwords: PasswordsDep,
     settings: SettingsDep,
     client: ClientAddressDep,
-    basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+    request: Request,
     grant_type: GrantTypeForm = None,
     username: UsernameForm = None,
     password: PasswordForm = None,
@@ -130,9 +130,14 @@ async def issue_token(
     client_id: ClientIdForm = None,
     client_secret: ClientSecretForm = None,
 ) -> TokenResponse:
-    """OAuth 2.0 token endpoint (form-encoded): password, refresh_token, client_credentials."""
+    """OAuth 2.0 token endpoint (form-encoded): password, refresh_token, client_credentials.
+
+    A client may send its `client_id` and `client_secret` in an HTTP Basic `Authorization`
+    header instead of the form (RFC 6749 2.3.1)."""
     response.headers["Cache-Control"] = "no-store"
-    from_header = _basic_client(basic)
+    # Read here rather than declared as the operation's security: the endpoint also serves
+    # callers who send no Authorization header at all, which a declared scheme would deny.
+    from_header = _basic_client(await _basic(request))
     if from_header is not None:
         if client_id is not None or client_secret is not None:
             raise BadRequest(

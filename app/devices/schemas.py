@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.schemas import ReadModel, StrictModel, TextLine
+from app.schemas import ReadModel, StrictModel, TextLine, one_of_constraints
 
 DeviceKind = Literal["bp_cuff", "glucometer", "cgm", "scale", "wearable"]
 # docs/rules.md "Data rules": only an upper-arm cuff makes eligible blood pressure.
@@ -35,15 +35,22 @@ KIND_ONLY_FIELDS: Final = {"sampling_minutes": "cgm", "placement": "bp_cuff"}
 def _declare_kind_fields(schema: dict[str, Any]) -> None:
     """Declares per kind (one `oneOf` branch each) what the validators enforce: another kind's
     own field may be absent or null, nothing else."""
-    schema["oneOf"] = [
-        {
-            "properties": {
-                "kind": {"const": kind},
-                **{name: {"type": "null"} for name, own in KIND_ONLY_FIELDS.items() if own != kind},
+    one_of_constraints(
+        schema,
+        [
+            {
+                "properties": {
+                    "kind": {"const": kind},
+                    **{
+                        name: {"type": "null"}
+                        for name, own in KIND_ONLY_FIELDS.items()
+                        if own != kind
+                    },
+                }
             }
-        }
-        for kind in get_args(DeviceKind)
-    ]
+            for kind in get_args(DeviceKind)
+        ],
+    )
 
 
 class DeviceCreate(StrictModel):

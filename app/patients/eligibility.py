@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.schemas import one_of_constraints
+
 ECKM_CONDITIONS = frozenset(
     {"hypertension", "dyslipidemia", "obesity", "overweight_central", "prediabetes"}
 )
@@ -107,4 +109,4 @@ def json_schema(schema: dict[str, Any]) -> None:
         if track in NO_FOLLOW_ON:
             properties["period"] = {"const": "initial"}
         branches.append({"properties": properties})
-    schema["oneOf"] = branches
+    one_of_constraints(schema, branches)

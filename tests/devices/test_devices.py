@@ -170,10 +170,10 @@ async def test_cgm_declares_its_sampling_interval(
     [
         ({**CUFF, "sampling_minutes": 5}, "only for cgm"),
         ({**CUFF, "kind": "scale", "sampling_minutes": 15}, "only for cgm"),
-        ({**CGM, "sampling_minutes": 0}, "greater than or equal to 1"),
-        ({**CGM, "sampling_minutes": 61}, "less than or equal to 60"),
-        ({**CGM, "sampling_minutes": 7.5}, "integer"),
-        ({**CGM, "sampling_minutes": "15"}, "integer"),
+        ({**CGM, "sampling_minutes": 0}, "must be from 1 to 60 (got 0)"),
+        ({**CGM, "sampling_minutes": 61}, "must be from 1 to 60 (got 61)"),
+        ({**CGM, "sampling_minutes": 7.5}, "whole number"),
+        ({**CGM, "sampling_minutes": "15"}, "whole number"),
     ],
 )
 async def test_bad_sampling_interval_is_422_naming_the_field(
