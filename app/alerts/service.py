@@ -87,7 +87,7 @@ class Changes:
         return bool(self.opened or self.updated)
 
 
-def _record(
+async def _record(
     session: AsyncSession,
     *,
     principal: Principal | None,
@@ -95,8 +95,9 @@ def _record(
     changes: Changes,
 ) -> Changes:
     """The one place every alert opened or changed passes (with its patient, whose
-    `organization_id` says whose it is): audited for the caller when a caller made the change;
-    what the date moved (no caller, `principal` None) is not."""
+    `organization_id` says whose it is), in the transaction of the change: audited for the
+    caller when a caller made it; what the date moved (no caller, `principal` None) is not.
+    Asynchronous, so what it emits (webhooks' `alert.opened` / `alert.updated`) can write."""
     if principal is not None:
         for action, ids in (("create", changes.opened), ("update", changes.updated)):
             for alert_id in ids:
@@ -173,7 +174,7 @@ async def readings_stored(
     changes = await _apply(session, plan)
     if changes:
         touch(session, patient.id)
-    return _record(session, principal=principal, patient=patient, changes=changes)
+    return await _record(session, principal=principal, patient=patient, changes=changes)
 
 
 async def open_alerts(
@@ -202,7 +203,7 @@ async def open_alerts(
     changes = Changes(opened=await _insert(session, rows))
     if changes:
         touch(session, patient.id)
-    return _record(session, principal=principal, patient=patient, changes=changes)
+    return await _record(session, principal=principal, patient=patient, changes=changes)
 
 
 async def open_alert(
@@ -290,7 +291,7 @@ async def sync_standing(
     changes.opened = await _insert(session, rows)
     if len(changes.opened) != len(rows):
         raise Conflict("A concurrent write changed this patient's alerts; retry the request.")
-    return _record(session, principal=None, patient=patient, changes=changes)
+    return await _record(session, principal=None, patient=patient, changes=changes)
 
 
 def resolved_days(resolved: Mapping[str, datetime], zone: str) -> dict[str, date]:
@@ -466,6 +467,8 @@ async def transition(
         raise Conflict(f"The alert is {refreshed.status}; it cannot be {target} now.")
     if moved is not None:
         touch(session, patient.id)
-        _record(session, principal=principal, patient=patient, changes=Changes(updated=[alert.id]))
+        await _record(
+            session, principal=principal, patient=patient, changes=Changes(updated=[alert.id])
+        )
     (read,) = await _reads(session, [(refreshed, patient)])
     return read
