@@ -37,7 +37,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts import episodes, standing
+from app.alerts import episodes, notify, standing
 from app.alerts.models import Alert
 from app.alerts.schemas import AlertRead, Transition
 from app.audit import service as audit_service
@@ -109,6 +109,10 @@ async def _record(
                     resource_type="alert",
                     resource_id=alert_id,
                 )
+    if changes:
+        await notify.emit_changes(
+            session, patient=patient, opened=changes.opened, updated=changes.updated
+        )
     return changes
 
 

@@ -64,6 +64,7 @@ from app.readings.schemas import (
     first_problem_summary,
 )
 from app.schemas import FUTURE_TOLERANCE, utc_between
+from app.webhooks import events as webhook_events
 
 READINGS = cast("Table", Reading.__table__)
 
@@ -333,10 +334,16 @@ async def _after_insert(
     session: AsyncSession, principal: Principal, patient: Patient, rows: list[dict[str, Any]]
 ) -> None:
     """What storing new readings changes, in the same transaction: rollups, alerts, the
-    stored standing."""
+    stored standing, and one `reading.created` webhook event naming them."""
     await rollups.add(session, patient_id=patient.id, rows=rows)
     touch(session, patient.id, reading_types={r["type"] for r in rows})
     await alerts_service.readings_stored(session, principal=principal, patient=patient, rows=rows)
+    await webhook_events.emit(
+        session,
+        organization_id=patient.organization_id,
+        event="reading.created",
+        data={"patient_id": str(patient.id), "reading_ids": [str(r["id"]) for r in rows]},
+    )
     _audit(
         session,
         principal=principal,

@@ -33,16 +33,27 @@ def subscribed_to(event: str) -> Any:
     return WebhookEndpoint.events.contains(f",{event},", autoescape=True)
 
 
+async def wanted(session: AsyncSession, *, organization_id: uuid.UUID, event: EventType) -> bool:
+    """Whether any live endpoint of the organization subscribes to `event` (so a caller can
+    skip reading what the event would say)."""
+    found = await session.scalar(_subscribers(organization_id, event).limit(1))
+    return found is not None
+
+
+def _subscribers(organization_id: uuid.UUID, event: str) -> Any:
+    return select(WebhookEndpoint.id).where(
+        WebhookEndpoint.organization_id == organization_id,
+        WebhookEndpoint.deleted_at.is_(None),
+        subscribed_to(event),
+    )
+
+
 async def emit(
     session: AsyncSession, *, organization_id: uuid.UUID, event: EventType, data: dict[str, Any]
 ) -> uuid.UUID | None:
     """Record `event` for every endpoint of the organization subscribed to it; returns the
     event's id, or None when no endpoint wants it."""
-    subscribers = select(WebhookEndpoint.id).where(
-        WebhookEndpoint.organization_id == organization_id,
-        WebhookEndpoint.deleted_at.is_(None),
-        subscribed_to(event),
-    )
+    subscribers = _subscribers(organization_id, event)
     if (await session.scalar(subscribers.limit(1))) is None:
         return None
     now = utcnow()
