@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
+from app.alerts import queries as alerts_queries
 from app.alerts import service as alerts_service
 from app.alerts.schemas import AlertNote, AlertRead, AlertStatus, Severity
 from app.auth.dependencies import CurrentStaff
@@ -28,7 +29,7 @@ async def list_alerts(
     cursor: Cursor = None,
 ) -> Page[AlertRead]:
     """The organization's alerts, the latest episode start first."""
-    return await alerts_service.list_alerts(
+    return await alerts_queries.list_alerts(
         session,
         principal=principal,
         status=status,
@@ -42,7 +43,7 @@ async def list_alerts(
 @router.get("/{alert_id}", responses=error_responses(404))
 async def get_alert(alert_id: uuid.UUID, principal: CurrentStaff, session: SessionDep) -> AlertRead:
     """One alert of a patient of the caller's organization."""
-    return await alerts_service.get_alert(session, principal=principal, alert_id=alert_id)
+    return await alerts_queries.get_alert(session, principal=principal, alert_id=alert_id)
 
 
 @router.post("/{alert_id}/acknowledge", responses=error_responses(404, 409))

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import queries as alerts_queries
 from app.alerts import service as alerts_service
 from app.alerts import standing as alert_rules
 from app.clock import utcnow
@@ -324,7 +325,7 @@ async def _evaluation(
 async def _rows(
     session: AsyncSession, *, rules: Ruleset, patient_ids: Sequence[uuid.UUID], found: _Evaluation
 ) -> Rows:
-    alerts = await alerts_service.open_counts(session, patient_ids=patient_ids)
+    alerts = await alerts_queries.open_counts(session, patient_ids=patient_ids)
     rows = Rows([], [], [])
     for pid in patient_ids:
         for e, last in found.by_patient.get(pid, []):
