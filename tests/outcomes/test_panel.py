@@ -26,11 +26,11 @@ async def _ckm(app: FastAPI, org: OrgWorld, family: str, created_on: int) -> Pat
     `newest` order is well defined."""
     with on_day(created_on):
         patient = await make_patient(app, org, enroll=enrollment("CKM", "ascvd"))
-    async with writing(app) as session:
-        row = await session.get(Patient, patient.id)
-        assert row is not None
-        row.family_name = family
-        touch(session, patient.id)
+        async with writing(app) as session:
+            row = await session.get(Patient, patient.id)
+            assert row is not None
+            row.family_name = family
+            touch(session, patient.id)
     return patient
 
 
@@ -58,7 +58,8 @@ async def test_panel_orders_by_need_and_filters(app: FastAPI, client: httpx.Asyn
         # baseline report is missed (10 each).
         assert [(p["family_name"], p["need"]["score"]) for p in items] == [
             ("Young", 100 + 30 + 15 + 10),  # urgent alert, off track, projected short
-            ("Clark", 40 + 15 + 10 + 10),  # 96 days without cuff readings (capped at 40)
+            # 96 days without cuff readings (capped at 40), and so a `no_data` warning alert
+            ("Clark", 20 + 40 + 15 + 10 + 10),
             ("Baker", 30 + 15 + 10),  # off track, projected short
             ("Diaz", 25 + 15 + 10),  # no baseline: it cannot attain
             ("Adams", 10),
