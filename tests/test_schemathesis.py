@@ -185,6 +185,8 @@ def _within_rules_no_schema_states(case: OpenApiCase, world: World) -> None:
     if not negative(ParameterLocation.BODY) and not isinstance(case.body, NotSet):
         today = utc_today()
         for fields in _body_fields(case.body):
+            if isinstance(fields.get("new_password"), str):
+                fields["new_password"] = STRONG_PASSWORD
             if isinstance(fields.get("password"), str):
                 fields["password"] = STRONG_PASSWORD
                 code = fields.get("code")

@@ -36,7 +36,7 @@ from app.clock import utcnow
 from app.config import Settings
 from app.db import flush_or_conflict
 from app.devices.models import Device
-from app.errors import Conflict, FieldError, Invalid, TooManyRequests, Unauthorized
+from app.errors import Conflict, FieldError, Forbidden, TooManyRequests, Unauthorized
 from app.patients.models import Patient
 
 # Says nothing of whose the email is, or where: the same words for any taken email.
@@ -325,9 +325,9 @@ async def change_password(
     body: PasswordChange,
     client: str,
 ) -> None:
-    """A person sets a new password with their current one; their other sign-ins end. Wrong
-    current passwords count as failed sign-ins of the account (a stolen access token cannot
-    guess it faster than a sign-in could)."""
+    """A person sets a new password with their current one; their other sign-ins end. A wrong
+    current password is 403 `WrongPassword` and counts as a failed sign-in of the account (a
+    stolen access token cannot guess it faster than a sign-in could)."""
     user = await session.get(User, principal.id)
     assert user is not None  # the principal was loaded from it
     account_key = throttle.account_at_client(user.login, client)
@@ -339,9 +339,11 @@ async def change_password(
     if retry_after is not None:
         raise TooManyRequests("Too many wrong passwords; try again later.", retry_after=retry_after)
     if not await passwords.verify(user.password_hash, password=body.current_password):
+        # 403, not 422: the request is well formed; the caller failed to prove who they are.
         message = "is not your current password"
-        raise Invalid(
-            f"Invalid request: current_password {message}.",
+        raise Forbidden(
+            f"The current_password {message}.",
+            error="WrongPassword",
             fields=[FieldError(path="current_password", message=message)],
             keep_changes=True,
         )

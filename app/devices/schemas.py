@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.schemas import ReadModel, StrictModel, TextLine, one_of_constraints
+from app.schemas import ReadModel, StrictModel, TextLine, integral, one_of_constraints
 
 DeviceKind = Literal["bp_cuff", "glucometer", "cgm", "scale", "wearable"]
 # docs/rules.md "Data rules": only an upper-arm cuff makes eligible blood pressure.
@@ -80,6 +80,9 @@ class DeviceCreate(StrictModel):
         description="cgm only: minutes between the sensor's readings, 1-60 (default 5); CGM"
         " wear counts each reading for this long.",
     )
+
+    # 5.0 is a whole number (JSON), as the schema's `integer` says.
+    _whole_minutes = field_validator("sampling_minutes", mode="before")(integral)
 
     @field_validator("sampling_minutes")
     @classmethod

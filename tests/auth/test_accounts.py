@@ -197,7 +197,7 @@ async def test_a_patient_changes_their_password(app: FastAPI, client: httpx.Asyn
     assert (await _sign_in(client, body["login"], NEW_PASSWORD)).status_code == 200
 
 
-async def test_a_wrong_current_password_is_422_and_counts_as_a_failed_sign_in(
+async def test_a_wrong_current_password_is_403_and_counts_as_a_failed_sign_in(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     await _staff_account(app)
@@ -205,7 +205,7 @@ async def test_a_wrong_current_password_is_422_and_counts_as_a_failed_sign_in(
     limit = app.state.settings.login_max_failures
     for _ in range(limit):
         wrong = await _change(client, access, "not my password", NEW_PASSWORD)
-        assert wrong.status_code == 422
+        assert (wrong.status_code, wrong.json()["error"]) == (403, "WrongPassword")
         assert wrong.json()["fields"][0]["path"] == "current_password"
     assert (await _change(client, access, "not my password", NEW_PASSWORD)).status_code == 429
     # The limit is the account's sign-in limit: the right password waits too.
