@@ -14,7 +14,9 @@ Invariants:
 - a body is the same bytes at every attempt (`body_of`), signed per the Standard Webhooks
   scheme by its library: `v1,` + base64 HMAC-SHA256 of "{id}.{timestamp}.{body}";
 - redirects are not followed, and in production the URL is checked again before each attempt
-  (`targets.py`): a receiver cannot aim the service at its own network.
+  (`targets.py`): a receiver cannot aim the service at its own network;
+- settled events are deleted after `KEEP_FOR` (30 days) with their log, so the outbox does not
+  grow forever.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
@@ -221,6 +223,25 @@ async def deliver_due(
 
 
 POLL_SECONDS = 2.0  # how soon a new event goes out: deliveries are looked for this often
+# How long a settled event (no delivery pending) and its delivery log are kept; then deleted,
+# so the outbox does not grow forever. Longer than any retry (`RETRY_FOR`).
+KEEP_FOR = timedelta(days=30)
+PRUNE_EVERY = timedelta(hours=1)
+
+
+async def prune(maker: async_sessionmaker[AsyncSession]) -> int:
+    """Delete events older than `KEEP_FOR` with no delivery pending (their deliveries and
+    attempts go with them); returns how many events."""
+    pending = select(WebhookDelivery.id).where(
+        WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.status == "pending"
+    )
+    async with maker() as session, session.begin():
+        gone = await session.execute(
+            delete(WebhookEvent)
+            .where(WebhookEvent.created_at < utcnow() - KEEP_FOR, ~pending.exists())
+            .returning(WebhookEvent.id)
+        )
+        return len(gone.all())
 
 
 async def run_forever(
@@ -228,10 +249,14 @@ async def run_forever(
 ) -> None:
     """Deliver what is due, pass after pass, until `stop` is set; an error is logged (types
     and frames only) and the next pass tries again."""
+    pruned_at: datetime | None = None
     async with httpx.AsyncClient() as client:
         while not stop.is_set():
             try:
                 await deliver_due(maker, client=client, production=production)
+                if pruned_at is None or utcnow() - pruned_at >= PRUNE_EVERY:
+                    await prune(maker)
+                    pruned_at = utcnow()
             except Exception as exc:
                 log.error("webhook delivery pass failed: %s", describe(exc))
             with contextlib.suppress(TimeoutError):

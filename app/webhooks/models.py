@@ -29,9 +29,11 @@ class WebhookEndpoint(IdMixin, CreatedMixin, Base):
 
 
 class WebhookEvent(IdMixin, CreatedMixin, Base):
-    """One event, written in the transaction of the change that caused it (the outbox)."""
+    """One event, written in the transaction of the change that caused it (the outbox);
+    deleted with its deliveries and their attempts once settled and `KEEP_FOR` old."""
 
     __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_created_at", "created_at"),)
 
     organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
     event: Mapped[str] = mapped_column(String(32))

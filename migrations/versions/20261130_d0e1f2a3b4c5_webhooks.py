@@ -1,7 +1,8 @@
 """Webhooks: endpoints, the outbox of events, deliveries and their attempts.
 
 An event is written in the transaction of the change that caused it, with one delivery per
-subscribed endpoint; the worker delivers them (at least once) and logs each attempt.
+subscribed endpoint; the worker delivers them (at least once), logs each attempt, and deletes
+events (with their deliveries and attempts) once they are settled and old enough.
 
 Revision ID: d0e1f2a3b4c5
 Revises: c9d0e1f2a3b4
@@ -57,6 +58,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_webhook_events_organization_id"), "webhook_events", ["organization_id"]
     )
+    op.create_index(op.f("ix_webhook_events_created_at"), "webhook_events", ["created_at"])
     op.create_table(
         "webhook_deliveries",
         sa.Column("event_id", sa.Uuid(), nullable=False),

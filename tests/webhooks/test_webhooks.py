@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
 from app.clock import frozen_at
@@ -331,3 +331,32 @@ def test_the_body_is_the_same_bytes_at_every_attempt() -> None:
         "created_at": "2026-11-30T12:00:00+00:00",
         "data": {"a": "1", "b": "2"},
     }
+
+
+async def test_settled_events_are_deleted_after_30_days_pending_ones_kept(
+    app: FastAPI, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    org = await make_org(app)
+    hook = await _subscribe(client, org, receiver.url)
+    start = datetime.now(UTC)
+    with frozen_at(start):
+        delivered = await _emit(app, org)
+        assert await _deliver(app) == 1
+        receiver.stop()
+        stuck = await _emit(app, org)  # its receiver is gone: still pending for a while
+        assert await _deliver(app) == 1
+    with frozen_at(start + delivery.KEEP_FOR - timedelta(minutes=1)):
+        assert await delivery.prune(app.state.sessionmaker) == 0  # not old enough
+    with frozen_at(start + delivery.KEEP_FOR + timedelta(minutes=1)):
+        async with app.state.sessionmaker() as session, session.begin():
+            await session.execute(  # as if its retries were still running
+                update(WebhookDelivery)
+                .where(WebhookDelivery.event_id == stuck)
+                .values(status="pending")
+            )
+        assert await delivery.prune(app.state.sessionmaker) == 1
+    async with app.state.sessionmaker() as session:
+        left = list(await session.scalars(select(WebhookEvent.id)))
+    assert left == [stuck]
+    assert delivered not in left
+    assert [a["event_id"] for a in await _log(client, org, hook["id"])] == [str(stuck)]
