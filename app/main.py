@@ -23,6 +23,8 @@ from app.config import Settings, get_settings, resolve_jwt_secret
 from app.db import create_engine, create_sessionmaker
 from app.devices.router import router as devices_router
 from app.errors import COMMON_RESPONSES, install_error_handlers
+from app.fhir.errors import install_error_handlers as install_fhir_error_handlers
+from app.fhir.router import router as fhir_router
 from app.health import known_migrations
 from app.health import router as health_router
 from app.middleware import BodyLimitMiddleware, CorsMiddleware, RequestContextMiddleware
@@ -139,6 +141,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, responses=COMMON_RESPONSES)
+    # /fhir answers errors as OperationOutcomes (its handlers wrap the ones above).
+    install_fhir_error_handlers(app)
+    app.include_router(fhir_router)
     app.include_router(health_router)
     # Outermost last: the request id wraps everything, including 413s; CORS wraps that, so
     # every answer an allowed origin gets (a 413, a last-resort 500) is readable by its page.
