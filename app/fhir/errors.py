@@ -78,16 +78,24 @@ def bundle_response(bundle: Mapping[str, Any]) -> Response:
     return Response(orjson.dumps(bundle), media_type=FHIR_JSON, headers=NO_STORE)
 
 
+def printable(text: str, *, limit: int = 1000) -> str:
+    """`text` as a FHIR string may hold it: a character that is not printable (a control
+    character, a line separator, a space other than ' ', which a client may have sent in a
+    parameter's name) is shown as '?'."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+
+
 def operation_outcome(
     status_code: int, diagnostics: str, *, parameters: Sequence[str] = ()
 ) -> OperationOutcome:
     issue: dict[str, Any] = {
         "severity": "error",
         "code": ISSUE_TYPES.get(status_code, "exception"),
-        "diagnostics": diagnostics,
+        "diagnostics": printable(diagnostics) or "Refused.",
     }
-    if parameters:
-        issue["expression"] = list(parameters)
+    named = [printable(name, limit=100) for name in parameters if name.strip()]
+    if named:
+        issue["expression"] = named
     return OperationOutcome.model_validate({"resourceType": "OperationOutcome", "issue": [issue]})
 
 

@@ -44,11 +44,14 @@ REPEATABLE: Final = frozenset({"date"})
 # A resource id (http://hl7.org/fhir/R4/datatypes.html#id).
 FHIR_ID: Final = r"[A-Za-z0-9\-.]{1,64}"
 PATIENT_PATTERN: Final = f"^(Patient/)?{FHIR_ID}$"
+# Printable ASCII but the space and the separators `,` and `|` (JSON Schema's ECMA-262 `\s`
+# and Python's differ, so the patterns spell out what they admit).
+_TEXT = r"[!-+\--{}~]"
 # Tokens `[system|]code`, comma-separated (any of them).
-_CODING = r"([^\s,|]+\|)?[^\s,|]+"
+_CODING = f"({_TEXT}+\\|)?{_TEXT}+"
 CODE_PATTERN: Final = f"^{_CODING}(,{_CODING})*$"
 # Canonical URLs `url[|version]`, comma-separated.
-_CANONICAL = r"[^\s,|]+(\|[^\s,|]+)?"
+_CANONICAL = f"{_TEXT}+(\\|{_TEXT}+)?"
 QUESTIONNAIRE_PATTERN: Final = f"^{_CANONICAL}(,{_CANONICAL})*$"
 Prefix = Literal["eq", "ge", "gt", "le", "lt"]
 _PREFIXES: Final[tuple[Prefix, ...]] = ("eq", "ge", "gt", "le", "lt")

@@ -173,3 +173,15 @@ async def test_v1_errors_keep_their_shape(client: httpx.AsyncClient) -> None:
     assert response.status_code == 401
     body: dict[str, Any] = response.json()
     assert body["error"] == "Unauthorized"
+
+
+@pytest.mark.parametrize("query", ["=1", "%C2%85x=1", "a%00b=1", "%E2%80%A8=1"])
+async def test_any_parameter_name_is_a_400_never_a_500(
+    client: httpx.AsyncClient,
+    world: tuple[OrgWorld, PatientWorld, PatientWorld, OrgWorld],
+    query: str,
+) -> None:
+    home, target = world[0], world[1]
+    response = await fhir_get(client, f"/fhir/Patient/{target.id}?{query}", home.clinician)
+    diagnostics = outcome_of(response, 400)["issue"][0]["diagnostics"]
+    assert diagnostics.isprintable()
