@@ -29,10 +29,11 @@ log = logging.getLogger("access_rpm")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Every /v1 answer (patient data, alerts, the worklist, attainment, tokens; errors too) is
-# `Cache-Control: no-store`: no browser, app or proxy may keep a copy (docs/api.md "Conventions").
+# Every /v1 and /fhir answer (patient data, alerts, the worklist, attainment, tokens; errors
+# too) is `Cache-Control: no-store`: no browser, app or proxy may keep a copy (docs/api.md
+# "Conventions").
 # One rule for the whole API rather than a list of patient routes that could miss a new one.
-NO_STORE_PREFIX = "/v1/"
+NO_STORE_PREFIXES = ("/v1/", "/fhir/", "/fhir")
 _CACHE_CONTROL = b"cache-control"
 _NO_STORE = (_CACHE_CONTROL, b"no-store")
 
@@ -62,7 +63,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
-        no_store = str(scope.get("path", "")).startswith(NO_STORE_PREFIX)
+        no_store = str(scope.get("path", "")).startswith(NO_STORE_PREFIXES)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started

@@ -39,12 +39,12 @@ async def test_patient_data_alerts_worklist_and_attainment_are_no_store(
     assert _no_store(mine)
 
 
-async def test_every_v1_route_is_no_store_errors_included(
+async def test_every_v1_and_fhir_route_is_no_store_errors_included(
     app: FastAPI, client: httpx.AsyncClient, org: OrgWorld, patient: PatientWorld
 ) -> None:
     checked = 0
     for path, operations in app.openapi()["paths"].items():
-        if not path.startswith("/v1/"):
+        if not path.startswith(("/v1/", "/fhir")):
             continue
         url = re.sub(
             r"\{[a-z_]+\}",
