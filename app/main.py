@@ -29,6 +29,7 @@ from app.health import known_migrations
 from app.health import router as health_router
 from app.middleware import BodyLimitMiddleware, CorsMiddleware, RequestContextMiddleware
 from app.organizations.router import router as organizations_router
+from app.organizations.router import settings_router as organization_settings_router
 from app.outcomes import stored
 from app.outcomes.router import router as outcomes_router
 from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
@@ -41,6 +42,7 @@ from app.worker import run_forever
 API_ROUTERS = (
     auth_router,
     organizations_router,
+    organization_settings_router,
     patients_router,
     devices_router,
     audit_router,

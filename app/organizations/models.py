@@ -12,3 +12,6 @@ class Organization(IdMixin, CreatedMixin, Base):
     __tablename__ = "organizations"
 
     name: Mapped[str] = mapped_column(String(200))
+    # Its ACCESS participant id ("ACCES" + 5 digits) and NPI, as its reports to CMS name it.
+    access_participant_id: Mapped[str | None] = mapped_column(String(10))
+    npi: Mapped[str | None] = mapped_column(String(10))

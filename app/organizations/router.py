@@ -6,10 +6,30 @@ from app.auth.dependencies import CurrentAdmin, PasswordsDep
 from app.db import SessionDep
 from app.errors import error_responses
 from app.organizations import service as organizations_service
-from app.organizations.schemas import ClinicianCreate, StaffRead
+from app.organizations.schemas import (
+    ClinicianCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+    StaffRead,
+)
 from app.pagination import Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1/clinicians", tags=["organization"])
+settings_router = APIRouter(prefix="/v1/organization", tags=["organization"])
+
+
+@settings_router.get("")
+async def get_organization(principal: CurrentAdmin, session: SessionDep) -> OrganizationRead:
+    """Your organization's settings."""
+    return await organizations_service.get_settings(session, principal=principal)
+
+
+@settings_router.patch("")
+async def update_organization(
+    body: OrganizationUpdate, principal: CurrentAdmin, session: SessionDep
+) -> OrganizationRead:
+    """Change your organization's settings; only the fields sent change."""
+    return await organizations_service.update_settings(session, principal=principal, body=body)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409))

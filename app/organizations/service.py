@@ -14,8 +14,14 @@ from app.auth.models import User
 from app.auth.passwords import Passwords
 from app.auth.principal import Principal
 from app.db import flush_or_conflict
+from app.errors import FieldError, Invalid
 from app.organizations.models import Organization
-from app.organizations.schemas import ClinicianCreate, StaffRead
+from app.organizations.schemas import (
+    ClinicianCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+    StaffRead,
+)
 from app.pagination import Page, keyset_page
 
 # The same words whether the email is a colleague's, a patient's or someone's elsewhere.
@@ -74,3 +80,30 @@ async def list_staff(
         cursor=cursor,
     )
     return Page(items=[StaffRead.model_validate(u) for u in users], next_cursor=next_cursor)
+
+
+async def _own(session: AsyncSession, principal: Principal) -> Organization:
+    organization = await session.get(Organization, principal.organization_id)
+    assert organization is not None  # the principal was loaded with it
+    return organization
+
+
+async def get_settings(session: AsyncSession, *, principal: Principal) -> OrganizationRead:
+    """The admin's organization: its name and what its reports to CMS name it by."""
+    return OrganizationRead.model_validate(await _own(session, principal))
+
+
+async def update_settings(
+    session: AsyncSession, *, principal: Principal, body: OrganizationUpdate
+) -> OrganizationRead:
+    """Change the fields sent; null clears the participant id or the NPI (a name stays)."""
+    if "name" in body.model_fields_set and body.name is None:
+        message = "must be 1 to 200 characters long (got null)"
+        raise Invalid(
+            f"Invalid request: name {message}.", fields=[FieldError(path="name", message=message)]
+        )
+    organization = await _own(session, principal)
+    for field in body.model_fields_set:
+        setattr(organization, field, getattr(body, field))
+    await session.flush()
+    return OrganizationRead.model_validate(organization)
