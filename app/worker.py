@@ -27,6 +27,7 @@ from app.logs import describe
 from app.outcomes import stored
 from app.outcomes.models import PatientStanding
 from app.outcomes.rules import Ruleset
+from app.outcomes.stored_rows import EPOCH
 from app.patients.models import Patient
 
 log = logging.getLogger("access_rpm.worker")
@@ -59,7 +60,7 @@ async def mark_due(maker: async_sessionmaker[AsyncSession], *, rules: Ruleset | 
     """Make standings due at once: every one (`rules` None), or those evaluated under another
     ruleset; patients without a row get one. Returns how many rows were marked."""
     async with maker() as session, session.begin():
-        statement = update(PatientStanding).values(due_at=stored.EPOCH)
+        statement = update(PatientStanding).values(due_at=EPOCH)
         if rules is not None:
             statement = statement.where(PatientStanding.rules_version != rules.version)
         marked = len((await session.execute(statement.returning(PatientStanding.patient_id))).all())

@@ -23,7 +23,7 @@ from app.outcomes.evaluation import Evaluated, Subject, evaluate_subjects
 from app.outcomes.models import PeriodStanding
 from app.outcomes.rules import Ruleset, Track
 from app.outcomes.schemas import TrackAttainment
-from app.outcomes.stored import complete
+from app.outcomes.stored_rows import complete
 from app.outcomes.targets import least_advanced
 from app.patients.models import Enrollment, Patient
 
