@@ -4,6 +4,7 @@ from app.alerts.models import Alert
 from app.audit.models import AuditEvent
 from app.auth.models import LoginThrottle, RefreshToken, User
 from app.checkins.models import Checkin
+from app.cms.models import ReportSubmission
 from app.devices.models import Device
 from app.organizations.models import Organization
 from app.outcomes.models import Report
@@ -25,6 +26,7 @@ __all__ = [
     "ReadingFeed",
     "RefreshToken",
     "Report",
+    "ReportSubmission",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

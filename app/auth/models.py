@@ -32,6 +32,8 @@ class User(IdMixin, CreatedMixin, Base):
     # for a patient who activated without one, so every activated patient can sign in again.
     login: Mapped[str] = mapped_column(String(320), default=_email_or_username)
     name: Mapped[str | None] = mapped_column(String(200))
+    # A clinician's own NPI: reports they prepare name them as the Practitioner by it.
+    npi: Mapped[str | None] = mapped_column(String(10))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     patient_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), unique=True
