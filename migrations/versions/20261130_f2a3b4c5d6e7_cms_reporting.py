@@ -66,9 +66,7 @@ def upgrade() -> None:
             "report_id", "attempt", name=op.f("uq_report_submissions_report_id_attempt")
         ),
     )
-    op.create_index(
-        op.f("ix_report_submissions_patient_id"), "report_submissions", ["patient_id"]
-    )
+    op.create_index(op.f("ix_report_submissions_patient_id"), "report_submissions", ["patient_id"])
     op.create_index(
         "ix_report_submissions_state_due", "report_submissions", ["state", "next_attempt_at"]
     )
