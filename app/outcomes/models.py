@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, CreatedMixin, IdMixin, JSONType
@@ -39,6 +39,8 @@ class Report(IdMixin, CreatedMixin, Base):
     attained: Mapped[bool | None]
     status: Mapped[str] = mapped_column(String(16), default="prepared")
     result_code: Mapped[str | None] = mapped_column(String(32))
+    # CMS's words on the result (its text and its issues'), or why the report could not be sent.
+    result_message: Mapped[str | None] = mapped_column(Text)
     rules_version: Mapped[str] = mapped_column(String(32))
     created_by: Mapped[uuid.UUID | None]
 

@@ -57,6 +57,7 @@ def to_read(report: Report) -> ReportRead:
         attained=report.attained,
         status=report.status,
         result_code=report.result_code,
+        result_message=report.result_message,
         rules_version=report.rules_version,
         created_at=report.created_at,
     )

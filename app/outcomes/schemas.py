@@ -189,6 +189,18 @@ class ReportedMeasure(BaseModel):
     components: dict[str, float] | None = None
 
 
+# The result codes of CMS's $report-data (the guide's ACCESSReportDataResultCS).
+ResultCode = Literal[
+    "success",
+    "validation-error",
+    "duplicate",
+    "patient-not-aligned",
+    "reporting-period-closed",
+    "incomplete-data",
+    "incorrect-track",
+]
+
+
 class ReportRead(BaseModel):
     id: uuid.UUID
     patient_id: uuid.UUID
@@ -202,8 +214,18 @@ class ReportRead(BaseModel):
     attained: bool | None = Field(
         None, description="Complete end-of-period reports: whether the period attains."
     )
-    status: Literal["prepared", "submitted", "accepted", "rejected"]
-    result_code: str | None = None
+    status: Literal["prepared", "submitted", "accepted", "rejected"] = Field(
+        description="prepared; submitted (queued for CMS, or sent and awaiting its result);"
+        " accepted (CMS answered success) or rejected (any other result code)."
+    )
+    result_code: ResultCode | None = Field(
+        None, description="CMS's result code, once it has answered."
+    )
+    result_message: str | None = Field(
+        None,
+        description="CMS's words on the result (with its OperationOutcome's issues), or why the"
+        " report could not be sent.",
+    )
     rules_version: str
     created_at: datetime
 

@@ -1,5 +1,6 @@
-"""Reporting to CMS: each organization's Data Reporting API settings, clinicians' NPIs, and the
-submissions of reports (one row per attempt, sent and polled by the worker).
+"""Reporting to CMS: each organization's Data Reporting API settings, clinicians' NPIs, CMS's
+words on a report's result, and the submissions of reports (one row per attempt, sent and
+polled by the worker).
 
 Revision ID: f2a3b4c5d6e7
 Revises: e1f2a3b4c5d6
@@ -26,6 +27,7 @@ def upgrade() -> None:
     op.add_column("organizations", sa.Column("cms_client_id", sa.String(200), nullable=True))
     op.add_column("organizations", sa.Column("cms_client_secret", sa.Text(), nullable=True))
     op.add_column("users", sa.Column("npi", sa.String(length=10), nullable=True))
+    op.add_column("reports", sa.Column("result_message", sa.Text(), nullable=True))
     op.create_table(
         "report_submissions",
         sa.Column("report_id", sa.Uuid(), nullable=False),
@@ -77,6 +79,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_report_submissions_patient_id"), table_name="report_submissions")
     op.drop_table("report_submissions")
     # Plain DROP COLUMN (SQLite >= 3.35): a batch copy would cascade.
+    op.drop_column("reports", "result_message")
     op.drop_column("users", "npi")
     op.drop_column("organizations", "cms_client_secret")
     op.drop_column("organizations", "cms_client_id")
