@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     )
     jwt_secret: SecretStr | None = Field(None, validation_alias="ACCESS_RPM_JWT_SECRET")
     data_dir: Path = Field(Path("data"), validation_alias="ACCESS_RPM_DATA_DIR")
+    # Fernet keys (comma-separated, newest first) that encrypt secrets kept in the database
+    # (organizations' CMS client secrets): the first encrypts, every one decrypts, so a key is
+    # rotated by putting a new one first (app/cms/secrets.py).
+    encryption_keys: SecretStr | None = Field(None, validation_alias="ACCESS_RPM_ENCRYPTION_KEYS")
     jwt_issuer: str = "access-rpm"
     access_token_ttl_seconds: int = Field(900, ge=60, le=900)
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, ge=3600)

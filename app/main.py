@@ -19,6 +19,7 @@ from app.auth.passwords import Passwords
 from app.auth.router import router as auth_router
 from app.auth.tokens import TokenKeys
 from app.checkins.router import router as checkins_router
+from app.cms.secrets import resolve_box
 from app.config import Settings, get_settings, resolve_jwt_secret
 from app.db import create_engine, create_sessionmaker
 from app.devices.router import router as devices_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Checked before anything starts, so production refuses to boot with a weak secret.
     secret = resolve_jwt_secret(settings)
+    box = resolve_box(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
+    app.state.secret_box = box
     app.state.passwords = Passwords(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )

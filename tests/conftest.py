@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -40,6 +41,8 @@ def _worker_database(url: str | None) -> str | None:
 CONFIGURED_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_DATABASE_URL = _worker_database(CONFIGURED_DATABASE_URL)
 TEST_SECRET = "test-secret-" + "k" * 40
+# A fresh key per test process: nothing a test stores outlives it.
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 
 def is_postgres() -> bool:
@@ -118,6 +121,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "DATABASE_URL": database_url,
         "ACCESS_RPM_ENV": "development",
         "ACCESS_RPM_JWT_SECRET": TEST_SECRET,
+        "ACCESS_RPM_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         # Argon2id at its minimum cost: the tests check behaviour, not hashing strength.
         "ACCESS_RPM_ARGON2_TIME_COST": 1,
         "ACCESS_RPM_ARGON2_MEMORY_KIB": 8,

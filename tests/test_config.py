@@ -115,11 +115,12 @@ def test_every_setting_is_read_with_the_prefix(clean_environment: pytest.MonkeyP
     }
     for name in Settings.model_fields:
         raw, expected = samples.get(name, ("61", 61))
-        if name in ("jwt_secret", "metrics_token"):
+        if name in ("jwt_secret", "metrics_token", "encryption_keys"):
             raw, expected = "s" * 40, "s" * 40
         clean_environment.setenv(_variable(name), raw)
         value = getattr(Settings(), name)
-        value = value.get_secret_value() if name in ("jwt_secret", "metrics_token") else value
+        secret = name in ("jwt_secret", "metrics_token", "encryption_keys")
+        value = value.get_secret_value() if secret else value
         assert value == expected, name
         clean_environment.delenv(_variable(name))
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
 from app.__main__ import main
@@ -71,6 +72,7 @@ def test_openapi_command_works_with_docs_off(
 ) -> None:
     monkeypatch.setenv("ACCESS_RPM_ENV", "production")
     monkeypatch.setenv("ACCESS_RPM_JWT_SECRET", STRONG_SECRET)
+    monkeypatch.setenv("ACCESS_RPM_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     monkeypatch.setenv("ACCESS_RPM_DOCS_ENABLED", "false")
     get_settings.cache_clear()
     try:

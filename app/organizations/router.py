@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, status
 
-from app.auth.dependencies import CurrentAdmin, PasswordsDep
+from app.auth.dependencies import CurrentAdmin, PasswordsDep, SettingsDep
+from app.cms.dependencies import SecretBoxDep
 from app.db import SessionDep
 from app.errors import error_responses
 from app.organizations import service as organizations_service
@@ -11,6 +14,7 @@ from app.organizations.schemas import (
     OrganizationRead,
     OrganizationUpdate,
     StaffRead,
+    StaffUpdate,
 )
 from app.pagination import Cursor, Limit, Page
 
@@ -26,10 +30,21 @@ async def get_organization(principal: CurrentAdmin, session: SessionDep) -> Orga
 
 @settings_router.patch("")
 async def update_organization(
-    body: OrganizationUpdate, principal: CurrentAdmin, session: SessionDep
+    body: OrganizationUpdate,
+    principal: CurrentAdmin,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
 ) -> OrganizationRead:
-    """Change your organization's settings; only the fields sent change."""
-    return await organizations_service.update_settings(session, principal=principal, body=body)
+    """Change your organization's settings; only the fields sent change. The CMS client secret
+    is write-only: stored encrypted, never returned."""
+    return await organizations_service.update_settings(
+        session,
+        principal=principal,
+        body=body,
+        box=box,
+        production=settings.env == "production",
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
@@ -39,6 +54,16 @@ async def create_clinician(
     """Create a clinician account in the admin's organization."""
     return await organizations_service.create_clinician(
         session, principal=principal, passwords=passwords, body=body
+    )
+
+
+@router.patch("/{user_id}", responses=error_responses(404))
+async def update_clinician(
+    user_id: uuid.UUID, body: StaffUpdate, principal: CurrentAdmin, session: SessionDep
+) -> StaffRead:
+    """Change a staff account's name or NPI (the NPI names them in the reports they prepare)."""
+    return await organizations_service.update_staff(
+        session, principal=principal, user_id=user_id, body=body
     )
 
 
