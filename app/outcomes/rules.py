@@ -150,6 +150,16 @@ class Alerts(_Data):
         return self
 
 
+class CareUpdates(_Data):
+    """When the referring clinician's care-coordination updates are due (docs/rules.md
+    "Care-coordination updates"): `*_days` after the local day of the event (CMS: at the start
+    of care and at escalations within 10 days, at completion within 30)."""
+
+    initiation_days: int = Field(ge=1)
+    escalation_days: int = Field(ge=1)
+    completion_days: int = Field(ge=1)
+
+
 class Threshold(_Data):
     from_: date = Field(alias="from")
     to: date | None = None
@@ -266,6 +276,7 @@ class Ruleset(_Data):
     payment: Payment
     need: Need
     alerts: Alerts
+    care_updates: CareUpdates
     measures: tuple[MeasureRule, ...]
 
     @model_validator(mode="after")
