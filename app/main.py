@@ -18,6 +18,7 @@ from app.audit.router import router as audit_router
 from app.auth.passwords import Passwords
 from app.auth.router import router as auth_router
 from app.auth.tokens import TokenKeys
+from app.care_updates.router import router as care_updates_router
 from app.checkins.router import router as checkins_router
 from app.cms.secrets import resolve_box
 from app.config import Settings, get_settings, resolve_jwt_secret
@@ -51,6 +52,7 @@ API_ROUTERS = (
     alerts_router,
     checkins_router,
     outcomes_router,
+    care_updates_router,
     webhooks_router,
 )
 

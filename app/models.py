@@ -3,6 +3,7 @@
 from app.alerts.models import Alert
 from app.audit.models import AuditEvent
 from app.auth.models import LoginThrottle, RefreshToken, User
+from app.care_updates.models import CareUpdate
 from app.checkins.models import Checkin
 from app.cms.models import ReportSubmission
 from app.devices.models import Device
@@ -15,6 +16,7 @@ from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 __all__ = [
     "Alert",
     "AuditEvent",
+    "CareUpdate",
     "Checkin",
     "Device",
     "Enrollment",

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts import queries as alerts_queries
 from app.alerts import service as alerts_service
 from app.alerts import standing as alert_rules
+from app.care_updates import settle as care_updates
 from app.clock import utcnow
 from app.db import Base, upsert_insert
 from app.outcomes import need as need_rules
@@ -216,8 +217,8 @@ async def sync_alerts(
 async def refresh(
     session: AsyncSession, *, rules: Ruleset, patient_ids: Collection[uuid.UUID]
 ) -> None:
-    """Re-evaluate the patients' care periods, bring their date-driven alerts in line, and
-    rewrite their stored rows."""
+    """Re-evaluate the patients' care periods, bring their date-driven alerts and their
+    care-coordination updates in line, and rewrite their stored rows."""
     ids = sorted(set(patient_ids))
     if not ids:
         return
@@ -225,6 +226,7 @@ async def refresh(
     await _lock(session, ids)
     found = await _evaluation(session, rules=rules, patient_ids=ids)
     await sync_alerts(session, rules=rules, patient_ids=ids, found=found)
+    await care_updates.settle(session, rules=rules, patients=list(found.patients.values()))
     rows = await _rows(session, rules=rules, patient_ids=ids, found=found)
     await session.execute(delete(WindowStanding).where(WindowStanding.patient_id.in_(ids)))
     await session.execute(delete(PeriodStanding).where(PeriodStanding.patient_id.in_(ids)))
