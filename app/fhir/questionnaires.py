@@ -11,9 +11,16 @@ Invariants:
   canonical URL of this service, `OWN_BASE` + its catalog code, with the catalog's item ids;
 - an answer is the scored value as `valueInteger` for a 0-10 rating scale (as the guide's NRS),
   otherwise a `valueCoding` showing the option's label with its scored value as the
-  `ordinalValue` extension (as the guide's WHODAS); unanswered items are left out;
+  `ordinalValue` extension (as the guide's WHODAS and PGIC); where the option has a LOINC answer
+  code (PHQ-9, GAD-7, PROMIS: `ANSWER_CODES`) the coding carries it too, as the guide's PHQ-9,
+  GAD-7 and PROMIS responses do; unanswered items are left out;
 - the score kept with the check-in (never recomputed) is a `valueDecimal` item: `total-score`
-  (PHQ-9, GAD-7, WHODAS) or `raw_score` and `tscore` (PROMIS short forms), the guide's linkIds.
+  (PHQ-9, GAD-7, WHODAS) or `raw_score` and `tscore` (PROMIS short forms), the guide's linkIds
+  (IG 0.9.8 and 0.9.11; an earlier draft's MSK example coded the PROMIS scores and weighted
+  the answers with `itemWeight`, which the published guide replaced by these);
+- the same check-in is the same response wherever it is served: the /fhir search and the
+  CMS report bundle (`app/fhir/report_bundle.py`, which points its references at the bundle's
+  entries) both build it here.
 """
 
 from __future__ import annotations
@@ -37,8 +44,49 @@ PROFILE: Final = (
     "http://hl7.org/fhir/us/core/StructureDefinition/us-core-questionnaireresponse|6.1.0"
 )
 ORDINAL_VALUE: Final = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+LOINC: Final = "http://loinc.org"
 URI_SYSTEM: Final = "urn:ietf:rfc:3986"
 RATING_SCALE: Final = frozenset(range(11))
+
+
+# LOINC answer codes of the options, by instrument and option label (docs/rules.md, sources 2
+# and 14: the LOINC answer lists the guide's questionnaires bind). PHQ-9 and GAD-7 frequency:
+# LL358-3; PHQ-9 difficulty: LL359-1; PROMIS pain interference (Not at all .. Very much), physical
+# function ability (Without any difficulty .. Unable to do) and limitation (Not at all ..
+# Cannot do): the PROMIS answer lists, as the guide's PROMIS responses code them.
+_FREQUENCY_CODES: Final = {
+    "Not at all": "LA6568-5",
+    "Several days": "LA6569-3",
+    "More than half the days": "LA6570-1",
+    "Nearly every day": "LA6571-9",
+}
+_DIFFICULTY_CODES: Final = {
+    "Not difficult at all": "LA6572-7",
+    "Somewhat difficult": "LA6573-5",
+    "Very difficult": "LA6575-0",
+    "Extremely difficult": "LA6574-3",
+}
+_PROMIS_CODES: Final = {
+    "Not at all": "LA6568-5",
+    "A little bit": "LA13863-8",
+    "Somewhat": "LA13909-9",
+    "Quite a bit": "LA13902-4",
+    "Very much": "LA13914-9",
+    "Without any difficulty": "LA13921-4",
+    "With a little difficulty": "LA13918-0",
+    "With some difficulty": "LA13920-6",
+    "With much difficulty": "LA13919-8",
+    "Unable to do": "LA13912-3",
+    "Very little": "LA13947-9",
+    "Quite a lot": "LA11911-7",
+    "Cannot do": "LA13868-7",
+}
+ANSWER_CODES: Final[dict[str, dict[str, str]]] = {
+    "phq9": _FREQUENCY_CODES | _DIFFICULTY_CODES,
+    "gad7": _FREQUENCY_CODES,
+    "promis_pi_6a": _PROMIS_CODES,
+    "promis_pf_6b": _PROMIS_CODES,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,18 +174,18 @@ class CheckinRow:
     track: str | None
 
 
-def _answer(item: Item, value: int) -> dict[str, Any]:
+def _answer(instrument: str, item: Item, value: int) -> dict[str, Any]:
     if item.values == RATING_SCALE:
         return {"valueInteger": value}
     label = next((o.label for o in item.options if o.value == value), None)
     if label is None:  # not an option of this version: the value as stored
         return {"valueInteger": value}
-    return {
-        "valueCoding": {
-            "extension": [{"url": ORDINAL_VALUE, "valueDecimal": value}],
-            "display": label,
-        }
-    }
+    coding: dict[str, Any] = {"extension": [{"url": ORDINAL_VALUE, "valueDecimal": value}]}
+    code = ANSWER_CODES.get(instrument, {}).get(label)
+    if code is not None:
+        coding |= {"system": LOINC, "code": code}
+    coding["display"] = label
+    return {"valueCoding": coding}
 
 
 def _items(row: CheckinRow, questionnaire: Questionnaire) -> list[dict[str, Any]]:
@@ -149,7 +197,8 @@ def _items(row: CheckinRow, questionnaire: Questionnaire) -> list[dict[str, Any]
             if not isinstance(value, int):
                 continue
             link = questionnaire.link_ids.format(n=position) if questionnaire.link_ids else item.id
-            items.append({"linkId": link, "text": item.text, "answer": [_answer(item, value)]})
+            answer = _answer(row.instrument, item, value)
+            items.append({"linkId": link, "text": item.text, "answer": [answer]})
     scores: Sequence[tuple[str | None, float | None]] = (
         (questionnaire.total_link, row.total),
         (questionnaire.t_score_link, row.t_score),

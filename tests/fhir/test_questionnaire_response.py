@@ -8,7 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.fhir.questionnaires import IG_BASE, ORDINAL_VALUE, OWN_BASE
+from app.checkins.instruments import CATALOG
+from app.fhir.questionnaires import ANSWER_CODES, IG_BASE, LOINC, ORDINAL_VALUE, OWN_BASE
 from tests.checkins.helpers import enroll_bh, local_today, submit
 from tests.factories import OrgWorld, PatientWorld, make_patient
 from tests.fhir.helpers import (
@@ -66,10 +67,13 @@ async def test_phq9_as_the_guides_questionnaire_response(
     assert links == [f"phq9-{n}" for n in range(1, 10)] + ["total-score"]
     first = response["item"][0]
     assert first["text"] == "Little interest or pleasure in doing things"
+    # The guide's coding: the LOINC answer code (LL358-3) with the scored value as ordinalValue.
     assert first["answer"] == [
         {
             "valueCoding": {
                 "extension": [{"url": ORDINAL_VALUE, "valueDecimal": 1}],
+                "system": LOINC,
+                "code": "LA6569-3",
                 "display": "Several days",
             }
         }
@@ -110,6 +114,38 @@ async def test_each_instrument_names_its_questionnaire(
         assert only["id"] == ids[instrument], instrument
     pain = found[ids["promis_pi_6a"]]
     assert [i["linkId"] for i in pain["item"][-2:]] == ["raw_score", "tscore"]
+    assert pain["item"][0]["answer"][0]["valueCoding"]["code"] == "LA13909-9"  # 3: Somewhat
+    # Options without a LOINC answer code (WHODAS, PGIC) show their label, as the guide's do.
+    whodas = found[ids["whodas12"]]["item"][0]["answer"][0]["valueCoding"]
+    assert whodas == {"extension": [{"url": ORDINAL_VALUE, "valueDecimal": 2}], "display": "Mild"}
+
+
+# LOINC answer lists: LL358-3 (PHQ-9 and GAD-7 frequency), LL359-1 (PHQ-9 difficulty), PROMIS.
+@pytest.mark.parametrize(
+    ("instrument", "label", "code"),
+    [
+        ("phq9", "Not at all", "LA6568-5"),
+        ("phq9", "Nearly every day", "LA6571-9"),
+        ("phq9", "Somewhat difficult", "LA6573-5"),
+        ("phq9", "Very difficult", "LA6575-0"),
+        ("phq9", "Extremely difficult", "LA6574-3"),
+        ("gad7", "More than half the days", "LA6570-1"),
+        ("promis_pi_6a", "A little bit", "LA13863-8"),
+        ("promis_pi_6a", "Very much", "LA13914-9"),
+        ("promis_pf_6b", "Without any difficulty", "LA13921-4"),
+        ("promis_pf_6b", "Unable to do", "LA13912-3"),
+        ("promis_pf_6b", "Quite a lot", "LA11911-7"),
+        ("promis_pf_6b", "Cannot do", "LA13868-7"),
+    ],
+)
+def test_answer_codes(instrument: str, label: str, code: str) -> None:
+    assert ANSWER_CODES[instrument][label] == code
+
+
+@pytest.mark.parametrize("instrument", sorted(ANSWER_CODES))
+def test_every_option_of_a_coded_instrument_has_its_code(instrument: str) -> None:
+    labels = {option.label for item in CATALOG[instrument].items for option in item.options}
+    assert labels <= ANSWER_CODES[instrument].keys()
 
 
 async def test_pgic_outside_bh_and_msk_has_this_services_questionnaire(
