@@ -1,4 +1,5 @@
-"""Command line: `python -m app serve | migrate | worker | bootstrap | demo | openapi`."""
+"""Command line: `python -m app serve | migrate | worker | bootstrap | demo | openapi |
+cms-standin`."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     boot.add_argument("--admin-email", required=True)
     boot.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     commands.add_parser("demo", help="load a demo organization with synthetic patients")
+    standin = commands.add_parser(
+        "cms-standin", help="serve a local stand-in of CMS's Data Reporting API (development)"
+    )
+    standin.add_argument("--port", type=int, default=8090)
+    standin.add_argument("--client-id", default="access-rpm-dev")
+    standin.add_argument(
+        "--client-secret-stdin", action="store_true", help="read the client secret from stdin"
+    )
     spec = commands.add_parser("openapi", help="print (or --write) the OpenAPI schema")
     spec.add_argument("--write", action="store_true", help="write openapi/openapi.json")
     args = parser.parse_args(argv)
@@ -57,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(load_demo(get_settings()))
         if args.command == "openapi":
             return _openapi(args.write)
+        if args.command == "cms-standin":
+            return _cms_standin(args.port, args.client_id, args.client_secret_stdin)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -87,11 +98,33 @@ def _serve(host: str, port: int, workers: int) -> int:
     return 0
 
 
+def _cms_standin(port: int, client_id: str, secret_from_stdin: bool) -> int:
+    """Serve the stand-in on 127.0.0.1 with one client; its secret is read from stdin or
+    generated and printed (set both in the organization's `cms_reporting`)."""
+    import secrets
+
+    import uvicorn
+
+    from app.cms.standin import StandIn
+
+    if secret_from_stdin:
+        secret = sys.stdin.readline().strip()
+    else:
+        secret = secrets.token_urlsafe(24)
+        print(f"client_id={client_id} client_secret={secret}")
+    print(f"base_url=http://127.0.0.1:{port}")
+    uvicorn.run(StandIn(clients={client_id: secret}).app, host="127.0.0.1", port=port)
+    return 0
+
+
 async def _worker(*, once: bool, everything: bool) -> int:
     import signal
 
     import httpx
 
+    from app.cms import sending
+    from app.cms.client import CmsClient
+    from app.cms.secrets import resolve_box
     from app.db import create_engine, create_sessionmaker
     from app.migrate import upgrade_head
     from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
@@ -100,6 +133,8 @@ async def _worker(*, once: bool, everything: bool) -> int:
 
     settings = get_settings()
     rules = load_ruleset(settings.rules_file or DEFAULT_RULESET)
+    box = resolve_box(settings)
+    production = settings.env == "production"
     await asyncio.to_thread(upgrade_head, settings.database_url)
     engine = create_engine(settings.database_url)
     maker = create_sessionmaker(engine)
@@ -111,11 +146,15 @@ async def _worker(*, once: bool, everything: bool) -> int:
             count = await run_due(maker, rules=rules)
             print(f"re-evaluated {count} patients")
             async with httpx.AsyncClient() as client:
-                made = await delivery.deliver_due(
-                    maker, client=client, production=settings.env == "production"
+                made = await delivery.deliver_due(maker, client=client, production=production)
+                sender = sending.Sender(
+                    maker, CmsClient(client), box, settings.cms_payer_id, production
                 )
+                calls = await sending.send_due(sender)
             if made:
                 print(f"made {made} webhook delivery attempts")
+            if calls:
+                print(f"made {calls} calls to CMS (report submissions and their status)")
             return 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -125,7 +164,10 @@ async def _worker(*, once: bool, everything: bool) -> int:
             run_forever(
                 maker, rules=rules, interval_seconds=settings.worker_interval_seconds, stop=stop
             ),
-            delivery.run_forever(maker, production=settings.env == "production", stop=stop),
+            delivery.run_forever(maker, production=production, stop=stop),
+            sending.run_forever(
+                maker, box=box, payer_id=settings.cms_payer_id, production=production, stop=stop
+            ),
         )
         return 0
     finally:

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # replicas on PostgreSQL, turn it off there and run `python -m app worker` instead.
     worker_in_process: bool = True
     worker_interval_seconds: float = Field(60.0, gt=0, le=3600)
+    # The payer id the $report-data Parameters name (app/cms/parameters.py); confirm with CMS.
+    cms_payer_id: str = Field("CMS", min_length=1, max_length=64)
     # Outcome rules (app/outcomes/rulesets/); another file replaces the default ruleset.
     rules_file: Path | None = Field(None, validation_alias="ACCESS_RPM_RULES_FILE")
 

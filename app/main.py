@@ -20,12 +20,15 @@ from app.auth.router import router as auth_router
 from app.auth.tokens import TokenKeys
 from app.care_updates.router import router as care_updates_router
 from app.checkins.router import router as checkins_router
+from app.cms import sending
+from app.cms.router import router as cms_router
 from app.cms.secrets import resolve_box
 from app.config import Settings, get_settings, resolve_jwt_secret
 from app.db import create_engine, create_sessionmaker
 from app.devices.router import router as devices_router
 from app.errors import COMMON_RESPONSES, install_error_handlers
 from app.fhir.errors import install_error_handlers as install_fhir_error_handlers
+from app.fhir.report_routes import router as report_bundle_router
 from app.fhir.router import router as fhir_router
 from app.health import known_migrations
 from app.health import router as health_router
@@ -53,6 +56,8 @@ API_ROUTERS = (
     checkins_router,
     outcomes_router,
     care_updates_router,
+    cms_router,
+    report_bundle_router,
     webhooks_router,
 )
 
@@ -96,6 +101,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
                 deliveries.run_forever(
                     app.state.sessionmaker, production=current.env == "production", stop=stop
+                ),
+                sending.run_forever(
+                    app.state.sessionmaker,
+                    box=box,
+                    payer_id=current.cms_payer_id,
+                    production=current.env == "production",
+                    stop=stop,
                 ),
             ]
             if current.worker_in_process

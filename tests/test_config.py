@@ -112,6 +112,7 @@ def test_every_setting_is_read_with_the_prefix(clean_environment: pytest.MonkeyP
         "metrics_enabled": ("false", False),
         "worker_in_process": ("false", False),
         "worker_interval_seconds": ("61.5", 61.5),
+        "cms_payer_id": ("H1234", "H1234"),
     }
     for name in Settings.model_fields:
         raw, expected = samples.get(name, ("61", 61))

@@ -32,10 +32,12 @@ class ReportSubmission(IdMixin, CreatedMixin, Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     attempt: Mapped[int]
     # queued (to send) -> sent (CMS took it: 202, polling) -> done (CMS's result recorded)
-    # | failed (could not be sent or polled before the deadline)
+    # | failed (not sent within a day, or no result within a week; submitting the report again
+    # takes it up where it stopped, with the same bundle identifier)
     state: Mapped[str] = mapped_column(String(16), default="queued")
     # When the worker may next send or poll; while one works on it, the end of its lease.
     next_attempt_at: Mapped[datetime]
+    # Calls made in the current state (sends, then polls): the backoff counts from them.
     tries: Mapped[int] = mapped_column(default=0)
     # The submission's status URL (the 202's Content-Location).
     status_url: Mapped[str | None] = mapped_column(String(2048))
@@ -44,5 +46,7 @@ class ReportSubmission(IdMixin, CreatedMixin, Base):
     result_message: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[uuid.UUID | None]
+    # When it was (last) asked for: sending is retried for a day from then.
+    queued_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

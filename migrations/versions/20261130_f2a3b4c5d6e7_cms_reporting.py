@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("result_message", sa.Text(), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("queued_at", MOMENT, nullable=False),
         sa.Column("sent_at", MOMENT, nullable=True),
         sa.Column("finished_at", MOMENT, nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
