@@ -3,8 +3,10 @@
 Invariants: windows and their needs come from `evaluation` (so they agree with progress and
 with a report prepared today); a patient's windows are judged on the patient's local today;
 disenrolled periods have no windows; the worklist reads the stored windows (`stored.py`) of
-the organization's shown periods that are open, due soon or missed, ordered by the day they
-close (then patient, period and type, so pages are stable), and every patient shown is audited.
+the organization's shown periods that are open, due soon or missed, and the care-coordination
+updates not sent in the same statuses (`app/care_updates/worklist.py`), merged in one order:
+the day they close, then patient, period, type and the update's id, so pages are stable; a page
+is two indexed queries of at most `limit` + 1 rows each, and every patient shown is audited.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth.principal import Principal
+from app.care_updates import worklist as care_updates_worklist
 from app.clock import local_today
 from app.outcomes.evaluation import Evaluated, current_subjects, evaluate_subjects
 from app.outcomes.models import WindowStanding
@@ -75,61 +78,59 @@ async def patient_reporting(
     )
 
 
-def _key(item: WorklistItem) -> list[str]:
-    return [item.closes.isoformat(), str(item.patient_id), str(item.enrollment_id), item.type]
-
-
-def _after(cursor: str) -> list[str]:
-    """The key a worklist cursor holds: a closing day, a patient, a period and a report type."""
-    after = decode_cursor(cursor, length=4)
-    closes, patient_id, enrollment_id, report_type = after
+def _after(cursor: str) -> care_updates_worklist.Key:
+    """The key a worklist cursor holds: a closing day, a patient, a period, a type and, for a
+    care-coordination update, its id (a cursor of four values is an earlier window's)."""
+    values = decode_cursor(cursor)
+    if len(values) == 4:
+        values.append("")
+    if len(values) != 5:
+        raise invalid_cursor()
+    closes, patient_id, enrollment_id, kind, ref = values
     try:
-        date.fromisoformat(closes)
-        uuid.UUID(patient_id)
-        uuid.UUID(enrollment_id)
+        after = (
+            date.fromisoformat(closes),
+            uuid.UUID(patient_id),
+            uuid.UUID(enrollment_id),
+            kind,
+            str(uuid.UUID(ref)) if kind == care_updates_worklist.TYPE else ref,
+        )
     except ValueError:
         raise invalid_cursor() from None
-    if report_type not in REPORT_TYPES or len(closes) != len("YYYY-MM-DD"):
+    window = kind in REPORT_TYPES and ref == ""
+    if not (window or kind == care_updates_worklist.TYPE) or len(closes) != len("YYYY-MM-DD"):
         raise invalid_cursor()
     return after
 
 
-async def worklist(
+async def _windows(
     session: AsyncSession,
     *,
     principal: Principal,
     track: Track | None,
-    status: WindowStatus | None,
+    statuses: tuple[WindowStatus, ...],
+    after: care_updates_worklist.Key | None,
     limit: int,
-    cursor: str | None,
-) -> Page[WorklistItem]:
-    """The organization's reporting windows to act on, soonest closing first, from the stored
-    standings (`stored.py`): a page costs the same in any organization size."""
+) -> list[WorklistItem]:
+    """Up to `limit` stored windows of the organization in `statuses`, after `after`."""
     w = WindowStanding
     statement = (
         select(w, Patient.given_name, Patient.family_name)
         .join(Patient, Patient.id == w.patient_id)
-        .where(
-            w.organization_id == principal.organization_id,
-            w.status.in_((status,) if status else WORKLIST_STATUSES),
-        )
+        .where(w.organization_id == principal.organization_id, w.status.in_(statuses))
     )
     if track is not None:
         statement = statement.where(w.track == track)
-    if cursor is not None:
-        closes, patient_id, enrollment_id, report_type = _after(cursor)
+    if after is not None:
+        # A window's key has no id: after an update's key, its type decides on its own.
+        closes, patient_id, enrollment_id, report_type, _ = after
         statement = statement.where(
             tuple_(w.closes, w.patient_id, w.enrollment_id, w.type)
-            > tuple_(
-                date.fromisoformat(closes),
-                uuid.UUID(patient_id),
-                uuid.UUID(enrollment_id),
-                report_type,
-            )
+            > tuple_(closes, patient_id, enrollment_id, report_type)
         )
     statement = statement.order_by(w.closes, w.patient_id, w.enrollment_id, w.type)
-    rows = (await session.execute(statement.limit(limit + 1))).all()
-    page = [
+    rows = (await session.execute(statement.limit(limit))).all()
+    return [
         WorklistItem(
             patient_id=row.patient_id,
             patient_name=f"{given} {family}",
@@ -142,8 +143,36 @@ async def worklist(
             report_id=row.report_id,
             needed=row.needed,
         )
-        for row, given, family in rows[:limit]
+        for row, given, family in rows
     ]
+
+
+async def worklist(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    track: Track | None,
+    status: WindowStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[WorklistItem]:
+    """The organization's reporting windows and care-coordination updates to act on, soonest
+    closing first, from stored rows: a page costs the same in any organization size."""
+    after = _after(cursor) if cursor is not None else None
+    statuses = (status,) if status else WORKLIST_STATUSES
+    windows = await _windows(
+        session, principal=principal, track=track, statuses=statuses, after=after, limit=limit + 1
+    )
+    updates = await care_updates_worklist.page(
+        session,
+        organization_id=principal.organization_id,
+        track=track,
+        statuses=statuses,
+        after=after,
+        limit=limit + 1,
+    )
+    items = sorted([*windows, *updates], key=care_updates_worklist.key)[: limit + 1]
+    page = items[:limit]
     audit_service.record_many(
         session,
         principal=principal,
@@ -152,5 +181,6 @@ async def worklist(
         action="read",
         resource_type="reporting",
     )
-    more = len(rows) > limit
-    return Page(items=page, next_cursor=encode_cursor(_key(page[-1])) if more else None)
+    more = len(items) > limit
+    last = care_updates_worklist.key(page[-1]) if more else None
+    return Page(items=page, next_cursor=encode_cursor(last) if last else None)

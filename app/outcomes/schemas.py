@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.care_updates.schemas import CareUpdateRef
 from app.outcomes.rules import MeasureName, Track
 from app.schemas import Day, StrictModel
 
@@ -22,6 +23,8 @@ Status = Literal[
 PeriodStatus = Literal["active", "completed", "disenrolled"]
 ReportType = Literal["baseline", "quarterly", "end_of_period"]
 WindowStatus = Literal["upcoming", "open", "due_soon", "reported", "missed"]
+# A worklist item is a reporting window or a care-coordination update to send.
+WorklistType = Literal["baseline", "quarterly", "end_of_period", "care_update"]
 
 
 class MeasuredValue(BaseModel):
@@ -262,9 +265,16 @@ class WorklistItem(BaseModel):
     patient_name: str
     enrollment_id: uuid.UUID
     track: str
-    type: ReportType
+    type: WorklistType = Field(
+        description="A reporting window's type, or `care_update`: an update to send the care"
+        " period's referring clinician (`opens`: the day it is needed from, `closes`: its due"
+        " day)."
+    )
     opens: date
     closes: date
     status: WindowStatus
     report_id: uuid.UUID | None = None
     needed: list[str]
+    care_update: CareUpdateRef | None = Field(
+        None, description="The care-coordination update a `care_update` item is about."
+    )
