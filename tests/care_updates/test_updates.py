@@ -5,6 +5,7 @@ day (`on_day`), never slept on. Day 1 is 2026-07-05 in New York.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
@@ -369,3 +370,31 @@ async def test_a_period_of_another_track_has_its_own_updates(
             "organization": None,
             "direct_address": None,
         }
+
+
+async def test_concurrent_writers_make_each_update_once_and_keep_the_first_send(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    org = await make_org(app)
+    patient = await referred_patient(app, org)
+    with on_day(20):
+        await crisis(client, patient, 20)
+
+        async def settle_once() -> None:
+            # Straight to `settle`, without the refresh's lock: the unique indexes decide.
+            async with writing(app) as session:
+                row = await session.get(Patient, patient.id)
+                assert row is not None
+                await settle.settle(session, rules=app.state.rules, patients=[row])
+
+        await asyncio.gather(*(settle_once() for _ in range(4)))
+        assert await _count(app, patient) == 3
+        initiation = of_kind(await updates(client, org.clinician, patient), "initiation")
+        answers = await asyncio.gather(
+            *(
+                client.post(url(patient, initiation, "sent"), headers=actor.headers)
+                for actor in (org.clinician, org.admin, org.clinician, org.admin)
+            )
+        )
+        assert {a.status_code for a in answers} == {200}
+        assert len({(a.json()["sent_at"], a.json()["sent_by"]) for a in answers}) == 1
