@@ -28,10 +28,8 @@ from app.care_updates.narrative import narrative, paragraph
 from app.clock import local_date
 from app.fhir import patients
 from app.fhir.primitives import date_time
+from app.fhir.report_codes import LOINC, NPI_SYSTEM, URI_SYSTEM
 
-LOINC: Final = "http://loinc.org"
-NPI_SYSTEM: Final = "http://hl7.org/fhir/sid/us-npi"
-URI_SYSTEM: Final = "urn:ietf:rfc:3986"
 DOCUMENT_TYPE: Final = {"system": LOINC, "code": "34133-9", "display": "Summary of episode note"}
 TITLES: Final = {
     "initiation": "Care-coordination update: start of care",
@@ -53,6 +51,8 @@ def _practitioner(facts: sections.Facts, resource_id: str) -> dict[str, Any]:
     practitioner: dict[str, Any] = {
         "resourceType": "Practitioner",
         "id": resource_id,
+        # The name as typed, often with a title ("Dr. Rivera"): split into given and family
+        # names (as a report's preparer is) the title would pass for a given name.
         "name": [{"text": clinician["name"]}],
     }
     if clinician.get("npi"):

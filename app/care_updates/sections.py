@@ -18,16 +18,11 @@ from zoneinfo import ZoneInfo
 
 from app.care_updates.narrative import Markup, bold, fields, narrative, paragraph, table
 from app.care_updates.schemas import CareUpdateRead
+from app.fhir.report_codes import TRACKS
 from app.outcomes.schemas import EnrollmentProgress, MeasuredValue, MeasureProgressRead
 from app.patients.models import Enrollment, Patient
 
 SECTION_SYSTEM: Final = "http://access-rpm.example/fhir/CodeSystem/care-update-section"
-TRACKS: Final = {
-    "eCKM": "Early cardio-kidney-metabolic (eCKM)",
-    "CKM": "Cardio-kidney-metabolic (CKM)",
-    "MSK": "Musculoskeletal (MSK)",
-    "BH": "Behavioral health (BH)",
-}
 ALERT_KINDS: Final = {
     "blood_pressure_crisis": "Blood-pressure crisis",
     "hypoglycemia_level_1": "Level 1 hypoglycemia",
@@ -127,7 +122,7 @@ def period_section(facts: Facts) -> dict[str, Any]:
     if e.ended_at is not None:
         status += f" ({END_REASONS.get(e.end_reason or '', e.end_reason or '')})"
     rows: list[tuple[str, object]] = [
-        ("Track", TRACKS.get(e.track, e.track)),
+        ("Track", f"{TRACKS.get(e.track, 'Track')} ({e.track})"),
         ("Care period", f"{e.start_date.isoformat()} to {e.end_date.isoformat()} ({e.period})"),
         ("Day", _day(p.care_period.day, (e.end_date - e.start_date).days + 1)),
         ("Status", status),

@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests.factories import Actor, OrgWorld, PatientWorld, make_patient
-from tests.outcomes.helpers import enrollment, enrollment_id, on_day
+from tests.outcomes.helpers import date_of, enrollment, enrollment_id, on_day
 
 REFERRER: dict[str, str] = {
     "name": "Dr. Rivera",
@@ -73,14 +73,8 @@ async def crisis(client: httpx.AsyncClient, patient: PatientWorld, day: int, hou
             "type": "blood_pressure",
             "systolic": 186,
             "diastolic": 124,
-            "effective_at": f"{_date(day)}T{hour:02d}:00:00-04:00",
+            "effective_at": f"{date_of(day).isoformat()}T{hour:02d}:00:00-04:00",
         },
         headers=patient.device.headers,
     )
     assert response.status_code == 201, response.text
-
-
-def _date(day: int) -> str:
-    from tests.outcomes.helpers import date_of
-
-    return date_of(day).isoformat()
