@@ -23,6 +23,7 @@ from app.care_updates.sections import AlertLine, Facts
 from app.checkins.models import Checkin
 from app.clock import utcnow
 from app.fhir import observations, questionnaires
+from app.fhir.checkin_rows import CHECKIN_ROWS
 from app.organizations.models import Organization
 from app.outcomes import progress
 from app.outcomes.evaluation import Subject, evaluate_subjects
@@ -96,22 +97,9 @@ async def _evidence(
     checkin_ids = _ids(evaluated, "checkins")
     if checkin_ids:
         rows = await session.execute(
-            select(
-                Checkin.id,
-                Checkin.instrument,
-                Checkin.version,
-                Checkin.answers,
-                Checkin.total,
-                Checkin.t_score,
-                Checkin.completed_at,
-                Checkin.timezone,
-                Checkin.client_id,
-                Checkin.entered_by_role,
-                Enrollment.track,
-            )
-            .outerjoin(Enrollment, Enrollment.id == Checkin.enrollment_id)
-            .where(Checkin.patient_id == patient.id, Checkin.id.in_(checkin_ids))
-            .order_by(Checkin.completed_at, Checkin.id)
+            CHECKIN_ROWS.where(
+                Checkin.patient_id == patient.id, Checkin.id.in_(checkin_ids)
+            ).order_by(Checkin.completed_at, Checkin.id)
         )
         found.extend(
             questionnaires.to_questionnaire_response(

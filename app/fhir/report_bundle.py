@@ -37,6 +37,7 @@ from app.auth.principal import Principal
 from app.checkins.models import Checkin
 from app.errors import Conflict, FieldError, NotFound
 from app.fhir import observations, patients, questionnaires, report_parties
+from app.fhir.checkin_rows import CHECKIN_ROWS
 from app.fhir.primitives import date_time
 from app.fhir.report_codes import (
     BUNDLE_PROFILE,
@@ -49,7 +50,7 @@ from app.fhir.report_codes import (
 from app.fhir.report_sections import HEIGHT, RESOURCE_ORDER, narrative, paragraph, track_section
 from app.organizations.models import Organization
 from app.outcomes.models import Report
-from app.patients.models import Enrollment, Patient
+from app.patients.models import Patient
 from app.readings import queries as readings_queries
 from app.readings.models import Reading
 
@@ -242,21 +243,6 @@ def document(
     }
 
 
-_CHECKIN_COLUMNS: Final = (
-    Checkin.id,
-    Checkin.instrument,
-    Checkin.version,
-    Checkin.answers,
-    Checkin.total,
-    Checkin.t_score,
-    Checkin.completed_at,
-    Checkin.timezone,
-    Checkin.client_id,
-    Checkin.entered_by_role,
-    Enrollment.track,
-)
-
-
 def _source_ids(report: Report) -> set[uuid.UUID]:
     ids = {uuid.UUID(raw) for m in report.measures for raw in m["source_ids"]}
     ids |= {uuid.UUID(m["height_id"]) for m in report.measures if m.get("height_id")}
@@ -277,9 +263,7 @@ async def _sources(
     )
     readings = {row[0]: readings_queries.to_read(row) for row in reading_rows}
     checkin_rows = await session.execute(
-        select(*_CHECKIN_COLUMNS)
-        .outerjoin(Enrollment, Enrollment.id == Checkin.enrollment_id)
-        .where(Checkin.patient_id == report.patient_id, Checkin.id.in_(ids))
+        CHECKIN_ROWS.where(Checkin.patient_id == report.patient_id, Checkin.id.in_(ids))
     )
     checkins = {row[0]: questionnaires.CheckinRow(*row) for row in checkin_rows}
     return readings, checkins

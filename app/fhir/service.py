@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.patient import Patient as FhirPatient
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
@@ -35,6 +35,7 @@ from app.checkins.models import Checkin
 from app.db import on_error
 from app.errors import FieldError, Invalid
 from app.fhir import bundles, capability, observations, patients, questionnaires
+from app.fhir.checkin_rows import CHECKIN_ROWS
 from app.fhir.search import PAGE_CURSOR, DateParam
 from app.pagination import decode_keyset, keyset_page
 from app.patients import reach
@@ -164,21 +165,6 @@ async def search_observations(
     return bundles.searchset("Observation", resources, links=links, next_cursor=next_cursor)
 
 
-_CHECKIN_COLUMNS: Select[Any] = select(
-    Checkin.id,
-    Checkin.instrument,
-    Checkin.version,
-    Checkin.answers,
-    Checkin.total,
-    Checkin.t_score,
-    Checkin.completed_at,
-    Checkin.timezone,
-    Checkin.client_id,
-    Checkin.entered_by_role,
-    Enrollment.track,
-).outerjoin(Enrollment, Enrollment.id == Checkin.enrollment_id)
-
-
 def _questionnaire_condition(url: str, version: str | None) -> ColumnElement[bool]:
     """The check-ins whose response names the questionnaire `url` (and `version`)."""
     questionnaire = questionnaires.BY_URL.get(url)
@@ -213,7 +199,7 @@ async def search_questionnaire_responses(
         ref=patient_ref,
         operation="fhir_search_questionnaire_response",
     )
-    statement = _CHECKIN_COLUMNS.where(Checkin.patient_id == patient.id)
+    statement = CHECKIN_ROWS.where(Checkin.patient_id == patient.id)
     if canonicals is not None:
         statement = statement.where(
             or_(*(_questionnaire_condition(url, version) for url, version in canonicals))
