@@ -1,8 +1,9 @@
 """The CapabilityStatement of `GET /fhir/metadata`: what this FHIR server does. Pure: no I/O.
 
 Invariant: it lists exactly the interactions and search parameters the router serves
-(`app/fhir/search.py` holds the parameter sets, a test compares them), so a client that reads
-it never tries one that is refused.
+(`app/fhir/search.py` holds the parameter sets, a test compares them): the reads, the searches,
+and the batch and transaction Bundles of Observation creates (`app/fhir/ingest.py`), so a
+client that reads it never tries one that is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ FHIR_VERSION: Final = "4.0.1"
 DATE: Final = "2026-11-30"
 _BEARER: Final = (
     "Bearer access tokens of this service (POST /v1/auth/token), as for /v1; a patient sees"
-    " themself, staff their organization's patients; devices have no access here."
+    " themself, staff their organization's patients; a device only posts Observations about"
+    " its own patient, as it posts readings on /v1."
+)
+_BUNDLES: Final = (
+    "A Bundle of Observations to create (POST Observation), at most 1000, each stored as a"
+    " reading once per identifier: a resend is 200 OK with the stored one."
 )
 
 
@@ -34,7 +40,11 @@ def capability_statement(*, base_url: str, software_version: str) -> dict[str, A
         "publisher": "access-rpm",
         "kind": "instance",
         "software": {"name": "access-rpm", "version": software_version},
-        "implementation": {"description": "access-rpm US Core read API", "url": base_url},
+        "implementation": {
+            "description": "access-rpm US Core API: reads, and Observations posted in batch"
+            " or transaction Bundles",
+            "url": base_url,
+        },
         "fhirVersion": FHIR_VERSION,
         "format": ["json", "application/fhir+json"],
         "rest": [
@@ -52,7 +62,15 @@ def capability_statement(*, base_url: str, software_version: str) -> dict[str, A
                         "supportedProfile": sorted(
                             {observations.profile(kind) for kind in observations.PROFILES}
                         ),
-                        "interaction": [{"code": "search-type"}],
+                        "interaction": [
+                            {
+                                "code": "create",
+                                "documentation": "Only in a batch or transaction Bundle"
+                                " (POST /fhir); the identifier makes a resend a repeat.",
+                            },
+                            {"code": "search-type"},
+                        ],
+                        "conditionalCreate": True,
                         "searchParam": [
                             _parameter("patient", "reference", "Required: Patient/<id> or <id>."),
                             _parameter(
@@ -82,6 +100,10 @@ def capability_statement(*, base_url: str, software_version: str) -> dict[str, A
                             count,
                         ],
                     },
+                ],
+                "interaction": [
+                    {"code": "transaction", "documentation": _BUNDLES + " All or nothing."},
+                    {"code": "batch", "documentation": _BUNDLES + " Each entry on its own."},
                 ],
             }
         ],

@@ -1,4 +1,5 @@
-"""The US Core read API under /fhir (FHIR R4, `application/fhir+json`), docs/api.md "FHIR R4".
+"""The FHIR R4 API under /fhir (`application/fhir+json`), docs/api.md "FHIR R4": the US Core
+reads, and Observations posted in a batch or transaction Bundle.
 
 Same bearer tokens and reach as /v1; errors are OperationOutcomes (`app/fhir/errors.py`).
 """
@@ -7,15 +8,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from app.auth.dependencies import CurrentPrincipal
 from app.db import SessionDep
+from app.fhir import ingest as fhir_ingest
 from app.fhir import search
 from app.fhir import service as fhir_service
 from app.fhir.bundles import Links
-from app.fhir.errors import FHIR_JSON, PREFIX, NotAcceptable, bundle_response, fhir_response
+from app.fhir.errors import (
+    FHIR_JSON,
+    NO_STORE,
+    PREFIX,
+    NotAcceptable,
+    bundle_response,
+    fhir_response,
+)
+from app.fhir.ingest_schema import POSTED_BUNDLE
+from app.fhir.transactions import MEDIA_TYPES
 from app.schemas import JsonPattern
 
 # The media ranges a client may accept for an answer in JSON (FHIR R4 http.html#mime-type).
@@ -32,11 +44,13 @@ def _resource_schema(*types: str) -> dict[str, Any]:
     }
 
 
-def _answers(resource_type: str, *errors: int) -> dict[int | str, dict[str, Any]]:
+def _answers(
+    resource_type: str, *errors: int, description: str | None = None
+) -> dict[int | str, dict[str, Any]]:
     """The route's answers for OpenAPI: the resource, and OperationOutcomes for `errors`."""
     answers: dict[int | str, dict[str, Any]] = {
         200: {
-            "description": f"A FHIR {resource_type}.",
+            "description": description or f"A FHIR {resource_type}.",
             "content": {FHIR_JSON: {"schema": _resource_schema(resource_type)}},
         }
     }
@@ -182,3 +196,40 @@ async def fhir_search_questionnaire_response(
         links=_links(request),
     )
     return bundle_response(bundle)
+
+
+@router.post(
+    "",
+    responses=_answers(
+        "Bundle",
+        400,
+        401,
+        403,
+        404,
+        415,
+        description="The batch-response or transaction-response: an entry per entry posted.",
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {media: {"schema": POSTED_BUNDLE} for media in MEDIA_TYPES},
+        }
+    },
+)
+async def fhir_transaction(
+    request: Request, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    """Store the Observations of a batch or transaction Bundle as readings, each once."""
+    search.check_parameters(_names(request), known=search.READ_PARAMETERS)
+    answer = await fhir_ingest.post_bundle(
+        session,
+        principal=principal,
+        body=await request.body(),
+        content_type=request.headers.get("content-type"),
+    )
+    return Response(
+        orjson.dumps(answer.body),
+        status_code=answer.status_code,
+        media_type=FHIR_JSON,
+        headers=NO_STORE,
+    )
