@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_response
+from app.fhir.errors import is_fhir_path, outcome_response
 from app.logs import describe
 
 log = logging.getLogger("access_rpm")
@@ -142,11 +143,12 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413,
-            error="PayloadTooLarge",
-            detail=f"The request body is larger than {self.max_bytes} bytes.",
-        )
+        detail = f"The request body is larger than {self.max_bytes} bytes."
+        # /fhir answers its errors as OperationOutcomes, this one too.
+        if is_fhir_path(scope.get("path", "")):
+            response = outcome_response(413, detail)
+        else:
+            response = error_response(413, error="PayloadTooLarge", detail=detail)
         await response(scope, receive, send)
 
 

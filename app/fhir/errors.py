@@ -114,7 +114,10 @@ def outcome_response(
 
 
 def is_fhir(request: Request) -> bool:
-    path = request.url.path
+    return is_fhir_path(request.url.path)
+
+
+def is_fhir_path(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 

@@ -346,8 +346,10 @@ async def test_too_many_entries_or_bytes(
 ) -> None:
     note = [{"text": "x" * 2000}]
     large = bundle("batch", [observation(world.patient.id, note=note) for _ in range(600)])
-    # Over the body limit (1 MiB): refused before it is read (app/middleware.py).
-    assert (await post_fhir(client, world.patient.user, large)).status_code == 413
+    # Over the body limit (1 MiB): refused before it is read (app/middleware.py), and as an
+    # OperationOutcome, as every /fhir error.
+    too_large = outcome_of(await post_fhir(client, world.patient.user, large), 413)
+    assert too_large["issue"][0]["code"] == "too-long"
     small = {"resourceType": "Bundle", "type": "batch", "entry": [{}] * 1001}
     issue = outcome_of(await post_fhir(client, world.patient.user, small), 422)["issue"][0]
     assert (issue["code"], issue["expression"]) == ("too-long", ["Bundle.entry"])
