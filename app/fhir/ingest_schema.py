@@ -61,7 +61,12 @@ def _loinc(codes: list[str]) -> dict[str, Any]:
     coding = _object(
         ["system", "code"],
         system={"type": "string", "enum": [observation_mapping.LOINC]},
-        code={"type": "string", "enum": codes},
+        # Named for client generators, which would otherwise number them (VALUE_0, ...).
+        code={
+            "type": "string",
+            "enum": codes,
+            "x-enum-varnames": ["LOINC_" + code.replace("-", "_") for code in codes],
+        },
         display=_TEXT,
     )
     return _object(["coding"], coding=_array(coding), text=_TEXT)
