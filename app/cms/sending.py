@@ -37,7 +37,6 @@ from app.cms.client import (
     Accepted,
     CmsClient,
     Credentials,
-    Pending,
     PollAnswer,
     Result,
     Retry,
@@ -97,8 +96,9 @@ class Sender:
 
 
 def wait_after(tries: int, first: timedelta) -> timedelta:
-    """`first`, doubling with each call made, at most `LONGEST_WAIT`."""
-    wait: timedelta = min(first * 2 ** max(tries - 1, 0), LONGEST_WAIT)
+    """`first`, doubling with each call made, at most `LONGEST_WAIT` (the doublings are capped
+    first: a week of hourly polls would overflow a timedelta)."""
+    wait: timedelta = min(first * 2 ** min(max(tries - 1, 0), 20), LONGEST_WAIT)
     return wait
 
 
@@ -202,18 +202,19 @@ async def record(maker: async_sessionmaker[AsyncSession], claimed: Claimed, answ
             await set_status(
                 session, report=report, status=status, code=answer.code, message=answer.message
             )
-        elif isinstance(answer, Pending):
-            submission.next_attempt_at = now + wait_after(submission.tries, FIRST_POLL)
         elif isinstance(answer, NotSendable):
             await _fail(session, submission, report, f"Not sent to CMS: {answer.reason}")
         else:
-            _retry_or_fail_later(submission, answer, now=now)
+            # Still processing is not an error, but a week of it is given up like one.
+            error = answer.error if isinstance(answer, Retry) else None
+            _retry_or_fail_later(submission, error, now=now)
             if submission.state == "failed":
+                submission.last_error = submission.last_error or "CMS was still processing it"
                 await _fail(session, submission, report, _failure_words(submission))
 
 
-def _retry_or_fail_later(submission: ReportSubmission, answer: Retry, *, now: datetime) -> None:
-    submission.last_error = answer.error[:500]
+def _retry_or_fail_later(submission: ReportSubmission, error: str | None, *, now: datetime) -> None:
+    submission.last_error = error[:500] if error is not None else None
     sending = submission.state == "queued"
     first = FIRST_RETRY if sending else FIRST_POLL
     since = submission.queued_at if sending else (submission.sent_at or submission.queued_at)

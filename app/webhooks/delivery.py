@@ -89,7 +89,7 @@ def body_of(event: WebhookEvent) -> str:
 def backoff(attempt: int) -> timedelta:
     """The wait after failed attempt `attempt` (1, 2, ...): 5 s doubling, at most an hour,
     less up to a fifth at random."""
-    wait: timedelta = min(FIRST_RETRY * 2 ** (attempt - 1), LONGEST_WAIT)
+    wait: timedelta = min(FIRST_RETRY * 2 ** min(attempt - 1, 20), LONGEST_WAIT)
     return wait * (1 - random.random() / 5)  # noqa: S311  (spreading load, not a secret)
 
 

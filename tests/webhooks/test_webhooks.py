@@ -186,7 +186,14 @@ async def test_retries_back_off_and_stop_after_24_hours(
 
 @pytest.mark.parametrize(
     ("attempt", "low", "high"),
-    [(1, 4.0, 5.0), (2, 8.0, 10.0), (3, 16.0, 20.0), (10, 2048.0, 2560.0), (20, 2880.0, 3600.0)],
+    [
+        (1, 4.0, 5.0),
+        (2, 8.0, 10.0),
+        (3, 16.0, 20.0),
+        (10, 2048.0, 2560.0),
+        (20, 2880.0, 3600.0),
+        (500, 2880.0, 3600.0),  # many attempts never overflow the wait
+    ],
 )
 def test_backoff_doubles_from_five_seconds_up_to_an_hour(
     attempt: int, low: float, high: float
