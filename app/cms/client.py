@@ -18,19 +18,10 @@ from urllib.parse import urljoin
 
 import httpx
 
+from app.fhir.report_codes import RESULTS
+
 TIMEOUT_SECONDS = 30.0
 _TOKEN_MARGIN_SECONDS = 30.0
-_RESULT_CODES = frozenset(
-    {
-        "success",
-        "validation-error",
-        "duplicate",
-        "patient-not-aligned",
-        "reporting-period-closed",
-        "incomplete-data",
-        "incorrect-track",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +189,7 @@ def _result(response: httpx.Response) -> Result | Retry:
             issues = parameter.get("resource") or {}
     codings = result.get("coding") or []
     code = codings[0].get("code") if codings and isinstance(codings[0], dict) else None
-    if code not in _RESULT_CODES:
+    if code not in RESULTS:
         return Retry(f"CMS answered a result this service does not know: {code!r}")
     words = [w for w in (result.get("text"), _issues_text(issues)) if isinstance(w, str) and w]
     return Result(str(code), "\n".join(words) or None)

@@ -32,17 +32,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-RESULT_SYSTEM = "https://dsacms.github.io/cmmi-access-model/CodeSystem/ACCESSReportDataResultCS"
+from app.fhir.report_codes import RESULT_SYSTEM, RESULTS
+
 MBI_SYSTEM = "http://terminology.hl7.org/NamingSystem/cmsMBI"
-RESULT_DISPLAYS = {
-    "success": "Success",
-    "validation-error": "Validation error",
-    "duplicate": "Duplicate submission",
-    "patient-not-aligned": "Patient not aligned",
-    "reporting-period-closed": "Reporting period closed",
-    "incomplete-data": "Incomplete data",
-    "incorrect-track": "Incorrect track",
-}
 _PARTICIPANT = re.compile(r"^ACCES\d{5}$")
 FHIR_JSON = "application/fhir+json"
 
@@ -251,14 +243,14 @@ def _key(body: dict[str, Any], bundle: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _text(result: str) -> str:
-    return f"{RESULT_DISPLAYS.get(result, result)} (local stand-in of the CMS API)"
+    return f"{RESULTS.get(result, result)} (local stand-in of the CMS API)"
 
 
 def _result(submission: Submission) -> dict[str, Any]:
     coding = {
         "system": RESULT_SYSTEM,
         "code": submission.result,
-        "display": RESULT_DISPLAYS.get(submission.result, submission.result),
+        "display": RESULTS.get(submission.result, submission.result),
     }
     parameters: list[dict[str, Any]] = [
         {"name": "result", "valueCodeableConcept": {"coding": [coding], "text": submission.text}}

@@ -1,7 +1,8 @@
 """The CMS ACCESS implementation guide's canonical URLs and codes for reports. Pure: no I/O.
 
 Source: docs/rules.md "Reporting to CMS" (source 2: the guide's code systems `ACCESSTrackCS`,
-`ACCESSReportTypeCS` and `ACCESSReportDataCompositionSectionCS`, its data-reporting profiles and
+`ACCESSReportTypeCS`, `ACCESSReportDataCompositionSectionCS` and `ACCESSReportDataResultCS`, its
+data-reporting profiles and
 example bundles). The report bundle (`report_bundle.py`) and the `$report-data` Parameters name
 the track and the report type by the same codings, so CMS's check that the Composition's track
 section matches the `track` parameter holds by construction.
@@ -17,6 +18,7 @@ COMPOSITION_PROFILE: Final = IG + "StructureDefinition/access-data-reporting-com
 TRACK_SYSTEM: Final = IG + "CodeSystem/ACCESSTrackCS"
 REPORT_TYPE_SYSTEM: Final = IG + "CodeSystem/ACCESSReportTypeCS"
 SECTION_SYSTEM: Final = IG + "CodeSystem/ACCESSReportDataCompositionSectionCS"
+RESULT_SYSTEM: Final = IG + "CodeSystem/ACCESSReportDataResultCS"
 # The participant id's identifier system, exactly as the guide's example Organization has it.
 PARTICIPANT_ID_SYSTEM: Final = IG + "participant-id"
 NPI_SYSTEM: Final = "http://hl7.org/fhir/sid/us-npi"
@@ -41,6 +43,16 @@ REPORT_TYPES: Final[dict[str, tuple[str, str]]] = {
     "baseline": ("baseline", "Baseline Data Report"),
     "quarterly": ("quarterly", "Quarterly Data Report"),
     "end_of_period": ("end-of-period", "End of Period Data Report"),
+}
+# ACCESSReportDataResultCS, the results of `$report-data`: code -> display.
+RESULTS: Final[dict[str, str]] = {
+    "success": "Success",
+    "validation-error": "Validation error",
+    "duplicate": "Duplicate submission",
+    "patient-not-aligned": "Patient not aligned",
+    "reporting-period-closed": "Reporting period closed",
+    "incomplete-data": "Incomplete data",
+    "incorrect-track": "Incorrect track",
 }
 
 

@@ -4,12 +4,14 @@ absence, means for a submission. CMS is played by a handler on an httpx mock tra
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
 
 from app.cms.client import Accepted, CmsClient, Credentials, Pending, Result, Retry
+from app.fhir.report_codes import RESULTS
+from app.outcomes.schemas import ResultCode
 
 BASE = "https://cms.example/access"
 CREDENTIALS = Credentials(BASE, "client", "secret")
@@ -172,3 +174,18 @@ async def test_token_failures_are_retried(token_answer: httpx.Response, expected
 async def test_an_unreachable_token_endpoint_is_retried(error: Exception, expected: str) -> None:
     client = CmsClient(httpx.AsyncClient(transport=httpx.MockTransport(_raise(error))))
     assert await client.poll(CREDENTIALS, status_url=f"{BASE}/s") == Retry(expected)
+
+
+def test_the_report_reads_back_exactly_the_guides_result_codes() -> None:
+    """ACCESSReportDataResultCS's seven codes (docs/rules.md "Reporting to CMS"), the same in
+    the codes the client accepts and in the report's schema."""
+    assert list(RESULTS) == [
+        "success",
+        "validation-error",
+        "duplicate",
+        "patient-not-aligned",
+        "reporting-period-closed",
+        "incomplete-data",
+        "incorrect-track",
+    ]
+    assert get_args(ResultCode) == tuple(RESULTS)
