@@ -1,6 +1,11 @@
 """`python -m app demo`: a demo organization with a clinician, patients in every track, and
 patients at every point of the ACCESS reporting calendar (`outcomes.demo`).
 
+Each track patient's baseline report is prepared today and can be sent to CMS: the patients
+have (synthetic) MBIs, the organization an ACCESS participant id and an NPI, the clinician who
+prepares the reports an NPI, so `GET .../reports/{id}/bundle` answers the report's bundle
+(docs/api.md "Report bundles"). No CMS reporting settings: they need a client secret.
+
 Safe to run more than once: each run creates a new organization with fresh logins.
 """
 
@@ -14,30 +19,40 @@ from app.auth.passwords import Passwords
 from app.auth.principal import Principal
 from app.checkins.demo import add_demo_checkins
 from app.clock import utc_today
+from app.cms.secrets import resolve_box
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.migrate import upgrade_head
 from app.organizations import service as organizations_service
-from app.organizations.schemas import ClinicianCreate
+from app.organizations.schemas import ClinicianCreate, OrganizationUpdate
+from app.outcomes import reports as reports_service
 from app.outcomes import stored
 from app.outcomes.demo import add_calendar_patients
 from app.outcomes.rules import DEFAULT_RULESET, load_ruleset
+from app.outcomes.schemas import ReportCreate, ReportRead
 from app.patients import enrollments as enrollments_service
 from app.patients import reach
 from app.patients import service as patients_service
 from app.patients.schemas import EnrollmentCreate, PatientCreate, SocialRisk
 from app.readings.demo import add_demo_readings
 
-# (given, family, sex, birth date, timezone, height cm, track, conditions)
+# Synthetic identifiers, valid by their formats' rules (the MBI's positions, the NPI's check
+# digit: app/patients/schemas.py) and made up: "DM" for demo in each MBI. 1234567893 is the
+# example NPI of CMS's check-digit document.
+PARTICIPANT_ID = "ACCES00001"
+ORGANIZATION_NPI = "1999999992"
+CLINICIAN_NPI = "1234567893"
+
+# (given, family, sex, birth date, timezone, height cm, track, conditions, MBI)
 DEMO_PATIENTS = [
     ("Alma", "Reyes", "female", date(1956, 3, 14), "America/New_York", 162.0, "eCKM",
-     ["hypertension", "obesity"]),
+     ["hypertension", "obesity"], "9DM0DM0DM01"),
     ("Walter", "Kim", "male", date(1949, 8, 2), "America/Chicago", 175.0, "CKM",
-     ["diabetes", "hypertension", "dyslipidemia"]),
+     ["diabetes", "hypertension", "dyslipidemia"], "9DM0DM0DM02"),
     ("Rosa", "Okafor", "female", date(1958, 11, 23), "America/Denver", 158.0, "MSK",
-     ["chronic_msk_pain"]),
+     ["chronic_msk_pain"], "9DM0DM0DM03"),
     ("Henry", "Novak", "male", date(1952, 6, 9), "America/Los_Angeles", 180.0, "BH",
-     ["depression", "anxiety"]),
+     ["depression", "anxiety"], "9DM0DM0DM04"),
 ]  # fmt: skip
 
 
@@ -62,16 +77,27 @@ async def load_demo(settings: Settings) -> int:
                 password=password,
             )
             admin_principal = Principal(id=admin.id, role="admin", organization_id=organization.id)
+            await organizations_service.update_settings(
+                session,
+                principal=admin_principal,
+                body=OrganizationUpdate(access_participant_id=PARTICIPANT_ID, npi=ORGANIZATION_NPI),
+                box=resolve_box(settings),
+                production=settings.env == "production",
+            )
             clinician = await organizations_service.create_clinician(
                 session,
                 principal=admin_principal,
                 passwords=passwords,
                 body=ClinicianCreate(
-                    email=f"clinician-{suffix}@demo.example", name="Dr. Demo", password=password
+                    email=f"clinician-{suffix}@demo.example",
+                    # A name the bundle's Practitioner splits into given and family names.
+                    name="Dana Demo",
+                    password=password,
+                    npi=CLINICIAN_NPI,
                 ),
             )
             staff = Principal(id=clinician.id, role="clinician", organization_id=organization.id)
-            for given, family, sex, born, tz, height, track, conditions in DEMO_PATIENTS:
+            for given, family, sex, born, tz, height, track, conditions, mbi in DEMO_PATIENTS:
                 created = await patients_service.create(
                     session,
                     principal=staff,
@@ -83,13 +109,14 @@ async def load_demo(settings: Settings) -> int:
                             "sex": sex,
                             "timezone": tz,
                             "height_cm": height,
+                            "mbi": mbi,
                             "social_risk": SocialRisk(rural=track == "MSK"),
                         }
                     ),
                     activation_ttl_days=settings.activation_ttl_days,
                 )
                 patient = await reach.get_reachable(session, principal=staff, ref=str(created.id))
-                await enrollments_service.enroll(
+                enrollment = await enrollments_service.enroll(
                     session,
                     principal=staff,
                     patient=patient,
@@ -102,10 +129,18 @@ async def load_demo(settings: Settings) -> int:
                     session, staff=staff, patient=patient, conditions=conditions
                 )
                 checkins = await add_demo_checkins(session, staff=staff, patient=patient)
+                report, _ = await reports_service.prepare(
+                    session,
+                    principal=staff,
+                    patient=patient,
+                    rules=rules,
+                    body=ReportCreate(enrollment_id=enrollment.id, type="baseline"),
+                )
                 lines.append(
                     f"  {given} {family} ({track}): activation code {created.activation_code}"
                     f" ({readings} readings, {checkins} check-ins)"
                 )
+                lines.append(f"    {_report_line(report)}")
             lines += await add_calendar_patients(
                 session,
                 staff=staff,
@@ -123,4 +158,11 @@ async def load_demo(settings: Settings) -> int:
     print("Patients (activate with POST /v1/auth/activate {code, password}):")
     print("\n".join(lines))
     print("Sign in: POST /v1/auth/token with grant_type=password&username=<email>&password=<pw>")
+    print("Baseline reports: GET each /bundle above (the report's CMS ACCESS FHIR document)")
     return 0
+
+
+def _report_line(report: ReportRead) -> str:
+    if not report.complete:
+        return f"baseline report {report.id}: incomplete, missing {', '.join(report.missing)}"
+    return f"baseline report: GET /v1/patients/{report.patient_id}/reports/{report.id}/bundle"

@@ -4,6 +4,11 @@ Follows the schedule a well-engaged patient keeps, from the start of their care 
 last weeks, if not enrolled) to yesterday: a daily check-in on most days; MSK: a weekly pain NRS
 and PROMIS PI/PF every 30 days, all improving; BH: PHQ-9 (depression) and GAD-7 (anxiety) every
 14 days, improving, and a baseline WHODAS. PHQ-9 item 9 stays 0 (no demo crisis alerts).
+
+The demo prepares each track patient's baseline report today, and a PROM counts in a report only
+from its last 15 days (docs/rules.md "Data rules"): an instrument last answered before them
+(45 days in: PROMIS on day 31, WHODAS on day 2) is answered again 3 days ago, as a care team
+asks before reporting.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from app.clock import utcnow
 from app.patients.models import Patient
 
 DEFAULT_DAYS = 45
+RECENT_DAYS = 15  # the ruleset's `observation_days`: how far back a report looks for a PROM
+BEFORE_REPORT_DAYS = 3  # the repeat a care team asks for, this many days before today
 
 
 def _spread(item_ids: list[str], total: int, low: int, high: int) -> dict[str, int]:
@@ -107,7 +114,10 @@ async def add_demo_checkins(session: AsyncSession, *, staff: Principal, patient:
                 schedule.append(("gad7", 14, 0))
         elapsed = (min(today, period.end + timedelta(days=1)) - period.start).days
         for code, every, offset in schedule:
-            for step, n in enumerate(range(offset, elapsed, every)):
+            answered = list(range(offset, elapsed, every))
+            if answered and answered[-1] <= elapsed - RECENT_DAYS and period.end >= today:
+                answered.append(elapsed - BEFORE_REPORT_DAYS)
+            for step, n in enumerate(answered):
                 at = _at(period.start + timedelta(days=n), 10, zone, rng)
                 planned.append((at, code, _answers(code, step)))
 

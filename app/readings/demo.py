@@ -1,8 +1,10 @@
 """Synthetic but realistic readings for `python -m app demo`, written through the real service.
 
-Deterministic per patient (seeded), ending now, in the patient's time zone: twice-daily cuff
-blood pressure, a daily scale weight, daily steps, labs for CKM, and two weeks of 5-minute CGM
-for the patient with diabetes (including one overnight low, so alerts have something to show).
+Deterministic per patient (seeded), ending now, in the patient's time zone: the height measured
+at intake (so weights carry a BMI), twice-daily cuff blood pressure, a daily scale weight, daily
+steps, two weeks of 5-minute CGM for the patient with diabetes (including one overnight low, so
+alerts have something to show), and the labs a cardiometabolic baseline report needs: HbA1c and
+LDL, and eGFR and UACR with diabetes (docs/rules.md "Outcome measures").
 """
 
 from __future__ import annotations
@@ -78,8 +80,18 @@ async def add_demo_readings(
         for d in range(DAYS, 0, -1)
     ]
     stored = 0
+    if patient.height_cm is not None:
+        intake = {
+            "type": "height",
+            "value": patient.height_cm,
+            "unit": "cm",
+            "effective_at": days[0].replace(hour=9).isoformat(),
+            "source": {"kind": "manual"},
+        }
+        stored += await _store(session, staff, patient, [intake])
     hypertensive = "hypertension" in conditions
-    if hypertensive or "diabetes" in conditions:
+    cardiometabolic = hypertensive or "diabetes" in conditions
+    if cardiometabolic:
         cuff = await _device(session, staff, patient, "bp_cuff", "Cuff 7")
         readings = []
         for i, day in enumerate(days):
@@ -157,12 +169,21 @@ async def add_demo_readings(
                 }
             )
         stored += await _store(session, sensor, patient, readings)
-        labs = [
-            {"type": "hba1c", "value": 7.6, "unit": "%"},
-            {"type": "ldl", "value": 3.1, "unit": "mmol/L"},
-            {"type": "egfr", "value": 58},
-            {"type": "uacr", "value": 42},
-        ]
+
+    if cardiometabolic:
+        labs: list[dict[str, Any]] = (
+            [
+                {"type": "hba1c", "value": 7.6, "unit": "%"},
+                {"type": "ldl", "value": 3.1, "unit": "mmol/L"},
+                {"type": "egfr", "value": 58},
+                {"type": "uacr", "value": 42},
+            ]
+            if "diabetes" in conditions
+            else [
+                {"type": "hba1c", "value": 5.6, "unit": "%"},
+                {"type": "ldl", "value": 131, "unit": "mg/dL"},
+            ]
+        )
         stored += await _store(
             session,
             staff,
