@@ -45,7 +45,8 @@ async def _submitted(app: FastAPI, client: httpx.AsyncClient) -> tuple[OrgWorld,
 
 async def _only(app: FastAPI) -> ReportSubmission:
     async with app.state.sessionmaker() as session:
-        (submission,) = list(await session.scalars(select(ReportSubmission)))
+        rows: list[ReportSubmission] = list(await session.scalars(select(ReportSubmission)))
+    (submission,) = rows
     return submission
 
 
