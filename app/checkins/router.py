@@ -17,6 +17,7 @@ from app.checkins.schemas import (
 )
 from app.db import SessionDep
 from app.errors import error_responses
+from app.outcomes.dependencies import RulesDep
 from app.pagination import Cursor, Limit, Page
 from app.patients.dependencies import ReachablePatient
 
@@ -35,10 +36,10 @@ async def list_instruments(
 
 @router.get(f"{CHECKINS}/due")
 async def list_due_checkins(
-    patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep
+    patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep, rules: RulesDep
 ) -> DueList:
     """The instruments due today in the patient's time zone, from their active enrollments."""
-    return await checkins_service.due(session, principal=principal, patient=patient)
+    return await checkins_service.due(session, principal=principal, patient=patient, rules=rules)
 
 
 @router.post(

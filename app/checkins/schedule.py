@@ -21,13 +21,27 @@ items missing measures nothing, and a new care period needs its own baseline.
 - Window instrument: due since the window opens, until done once inside the window; not due
   outside it (a baseline missed in the first 60 days waits for the end-of-period window).
 
+Report rule: while a reporting window of a care period is open and holds no complete report
+(baseline days 1-60, each quarterly window, the end-of-period window from the early-success day
+to day 425: docs/rules.md "Reporting calendar"), each check-in instrument that window's report
+needs (the ruleset's measures for the track, its conditions and the report type: PGIC only at the
+end of the period, WHODAS at the baseline and the end) is due once its latest scorable completion
+in the care period is older than the PROM validity (`[windows] observation_days`, 15 days: a
+report counts a PROM only from the 15 days up to its date, docs/rules.md "Data rules"). Due since
+the day the window opened or the day the last completion aged out (completed + validity days),
+whichever is later. So a patient who follows the schedule always has a PROM a report prepared
+today can use, and answering it covers the next two weeks. The end-of-period window outlasts
+the care period (to day 425), and so does this rule. The caller passes the windows
+(`ReportWindow`) and the validity days.
+
 Overdue rule: a scheduled instrument is overdue once more than `GRACE_DAYS` (3) full days have
 passed since it became due (due on the 1st -> overdue on the 5th), giving a patient a long weekend
 before the care team is nudged. `daily` is due today only and never overdue: a missed day is not
 carried over, the next day brings a new one.
 
-When several enrollments schedule the same instrument (PGIC with MSK and BH), it is listed once,
-with the earliest `due_since`.
+When several rules or enrollments schedule the same instrument (PGIC with MSK and BH; PHQ-9 by
+its interval and by a report), it is listed once, with the earliest `due_since` (on a tie, the
+care period's own schedule before a report's).
 """
 
 from __future__ import annotations
@@ -36,9 +50,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final
+from typing import Final, cast
 
 from app.checkins.instruments import CATALOG
+from app.outcomes.rules import ReportType, Ruleset, Track, checkin_source
 
 GRACE_DAYS: Final = 3
 WINDOW_DAYS: Final = 60
@@ -99,6 +114,33 @@ class Due:
     overdue: bool
     reason: str
     enrollment_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportWindow:
+    """A reporting window of a care period without a complete report, and the check-in
+    instruments its report needs (`report_instruments`)."""
+
+    enrollment_id: uuid.UUID
+    type: ReportType
+    opens: date
+    closes: date  # inclusive
+    instruments: tuple[str, ...]
+
+
+def report_instruments(
+    rules: Ruleset, *, period: CarePeriod, report_type: ReportType
+) -> tuple[str, ...]:
+    """The check-in instruments a report of `report_type` must carry for the period: the
+    sources of its check-in measures in the ruleset, in measure order."""
+    track = cast("Track", period.track)
+    found: list[str] = []
+    for rule in rules.measures_for(track):
+        if rule.from_checkins and rule.required_in(
+            report_type, track=track, conditions=period.conditions
+        ):
+            found += [part[0] for s in rule.sources if (part := checkin_source(s)) is not None]
+    return tuple(dict.fromkeys(found))
 
 
 def _dates(history: Iterable[Done], instrument: str, first: date, last: date) -> list[date]:
@@ -167,20 +209,66 @@ def _period_due(period: CarePeriod, today: date, history: Sequence[Done]) -> lis
     return found
 
 
-def due_on(today: date, *, periods: Sequence[CarePeriod], history: Sequence[Done]) -> list[Due]:
+def _report_due(
+    window: ReportWindow,
+    period: CarePeriod,
+    today: date,
+    history: Sequence[Done],
+    validity_days: int,
+) -> list[Due]:
+    if not window.opens <= today <= window.closes:
+        return []
+    found: list[Due] = []
+    for code in window.instruments:
+        done = _dates(history, code, period.start, today)
+        due_since = window.opens
+        if done:
+            due_since = max(due_since, done[-1] + timedelta(days=validity_days))
+        if due_since > today:
+            continue
+        reason = (
+            f"{period.track}: the {window.type.replace('_', '-')} report "
+            f"({window.opens.isoformat()} to {window.closes.isoformat()}) needs one from the "
+            f"last {validity_days} days"
+        )
+        found.append(Due(code, due_since, _overdue(today, due_since), reason, period.enrollment_id))
+    return found
+
+
+def due_on(
+    today: date,
+    *,
+    periods: Sequence[CarePeriod],
+    history: Sequence[Done],
+    windows: Sequence[ReportWindow] = (),
+    validity_days: int | None = None,
+) -> list[Due]:
     """The instruments due on the patient's local date `today`, in catalog order.
 
     `periods` are the patient's active enrollments; `history` their scorable check-ins (any
-    instrument, any date: the rules pick what they need).
+    instrument, any date: the rules pick what they need); `windows` the reporting windows of
+    those periods without a complete report, and `validity_days` how long a PROM counts for a
+    report (the report rule; a window of a period not in `periods` is ignored).
     """
+    if windows and validity_days is None:
+        raise ValueError("reporting windows need the PROM validity (validity_days)")
     found: dict[str, Due] = {}
-    if not any(d.instrument == "daily" and d.local_date == today for d in history):
-        found["daily"] = Due("daily", today, False, "everyone: once a day", None)
-    for period in sorted(periods, key=lambda p: (p.start, p.track)):
-        for item in _period_due(period, today, history):
+
+    def add(items: Iterable[Due]) -> None:
+        for item in items:
             current = found.get(item.instrument)
             if current is None or item.due_since < current.due_since:
                 found[item.instrument] = item
+
+    if not any(d.instrument == "daily" and d.local_date == today for d in history):
+        found["daily"] = Due("daily", today, False, "everyone: once a day", None)
+    for period in sorted(periods, key=lambda p: (p.start, p.track)):
+        add(_period_due(period, today, history))
+    by_id = {p.enrollment_id: p for p in periods}
+    for window in sorted(windows, key=lambda w: (w.opens, w.type)):
+        owner = by_id.get(window.enrollment_id)
+        if owner is not None and validity_days is not None:
+            add(_report_due(window, owner, today, history, validity_days))
     order = {code: i for i, code in enumerate(CATALOG)}
     return sorted(found.values(), key=lambda d: order[d.instrument])
 

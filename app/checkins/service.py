@@ -11,13 +11,17 @@ Invariants:
 - a PHQ-9 with item 9 above 0 opens one urgent alert, and one with item 9 unanswered one warning
   alert, in the same transaction as the check-in (docs/rules.md "PHQ-9");
 - days are the patient's local days (their time zone); every read and write is audited in the
-  same session.
+  same session;
+- the due list's reporting windows are the patient's stored `window_standings` rows (written in
+  the transaction of every change to a window, a report included), read by patient and judged
+  open on today's date here, so a row stored before a window opened still counts.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +47,8 @@ from app.checkins.schemas import (
 from app.clock import local_date, utcnow
 from app.db import new_id, upsert_insert
 from app.errors import Conflict, FieldError, Invalid
+from app.outcomes.models import WindowStanding
+from app.outcomes.rules import ReportType, Ruleset
 from app.outcomes.touch import touch
 from app.pagination import keyset_page
 from app.patients.models import Enrollment, Patient
@@ -309,12 +315,55 @@ async def history(
     return [to_read(r) for r in rows], next_cursor
 
 
+async def _report_windows(
+    session: AsyncSession,
+    *,
+    rules: Ruleset,
+    patient_id: uuid.UUID,
+    periods: list[schedule.CarePeriod],
+    today: date,
+) -> list[schedule.ReportWindow]:
+    """The patient's reporting windows open on `today` without a complete report, with the
+    check-ins each report needs."""
+    by_id = {p.enrollment_id: p for p in periods}
+    rows = await session.execute(
+        select(
+            WindowStanding.enrollment_id,
+            WindowStanding.type,
+            WindowStanding.opens,
+            WindowStanding.closes,
+        ).where(
+            WindowStanding.patient_id == patient_id,
+            WindowStanding.status != "reported",
+            WindowStanding.opens <= today,
+            WindowStanding.closes >= today,
+        )
+    )
+    found: list[schedule.ReportWindow] = []
+    for enrollment_id, kind, opens, closes in rows.all():
+        period = by_id.get(enrollment_id)
+        if period is None:
+            continue
+        report_type = cast("ReportType", kind)
+        instruments = schedule.report_instruments(rules, period=period, report_type=report_type)
+        found.append(schedule.ReportWindow(enrollment_id, report_type, opens, closes, instruments))
+    return found
+
+
 async def due(
-    session: AsyncSession, *, principal: Principal, patient: Patient, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    patient: Patient,
+    rules: Ruleset,
+    now: datetime | None = None,
 ) -> DueList:
     """What the patient should answer on their local today (see `schedule` for the rules)."""
     today = local_date(now or utcnow(), zone=patient.timezone)
     periods = await care_periods(session, patient_id=patient.id)
+    windows = await _report_windows(
+        session, rules=rules, patient_id=patient.id, periods=periods, today=today
+    )
     since = min((p.start for p in periods), default=today)
     done = (
         await session.execute(
@@ -328,7 +377,13 @@ async def due(
             )
         )
     ).all()
-    items = schedule.due_on(today, periods=periods, history=[schedule.Done(i, d) for i, d in done])
+    items = schedule.due_on(
+        today,
+        periods=periods,
+        history=[schedule.Done(i, d) for i, d in done],
+        windows=windows,
+        validity_days=rules.windows.observation_days,
+    )
     pinned = await _pinned_versions(session, patient.id, periods)
     _audit(session, principal=principal, patient=patient, action="read")
     return DueList(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from app import clock
 from app.checkins.instruments import CATALOG
 from app.checkins.models import Checkin
 from app.checkins.schemas import InstrumentCode
@@ -624,3 +625,32 @@ async def test_authorization(
     assert forbidden.json()["error"] == "Forbidden"
     for insider in (patient.user, org.clinician, org.admin):
         assert (await call(insider.headers)).status_code in (200, 201)
+
+
+async def test_a_prom_aged_out_of_an_open_report_window_is_due_again(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # A BH patient answers WHODAS on care-period day 2; the baseline report (days 1-60) counts
+    # a PROM only from its last 15 days (docs/rules.md "Data rules"), so it is asked again.
+    validity = app.state.rules.windows.observation_days
+    now = datetime(2026, 9, 1, 16, 0, tzinfo=UTC)  # noon in New York
+    org = await make_org(app)
+    with clock.frozen_at(now):
+        start = local_today() - timedelta(days=1)
+        patient = await make_patient(app, org, enroll=enroll_bh(start, "anxiety"))
+        assert "whodas12" in await due_codes(client, patient.user, "me")
+        answered = await submit(
+            client, patient.user, "me", "whodas12", completed_at=now.isoformat()
+        )
+        assert answered.status_code == 201, answered.text
+        assert "whodas12" not in await due_codes(client, patient.user, "me")
+    with clock.frozen_at(now + timedelta(days=validity - 1)):  # day 16: still counts
+        assert "whodas12" not in await due_codes(client, patient.user, "me")
+    with clock.frozen_at(now + timedelta(days=48)):  # day 50
+        response = await client.get(_path("me", "/due"), headers=patient.user.headers)
+    assert response.status_code == 200, response.text
+    (whodas,) = [i for i in response.json()["items"] if i["instrument"] == "whodas12"]
+    assert whodas["due_since"] == (start + timedelta(days=1 + validity)).isoformat()  # day 17
+    assert whodas["overdue"] is True
+    assert whodas["reason"].startswith("BH: the baseline report")
+    assert whodas["enrollment_id"] == answered.json()["enrollment_id"]
