@@ -22,14 +22,14 @@ items missing measures nothing, and a new care period needs its own baseline.
   outside it (a baseline missed in the first 60 days waits for the end-of-period window).
 
 Report rule: while a reporting window of a care period is open and holds no complete report
-(baseline days 1-60, each quarterly window, the end-of-period window from the early-success day
-to day 425: docs/rules.md "Reporting calendar"), each check-in instrument that window's report
-needs (the ruleset's measures for the track, its conditions and the report type: PGIC only at the
-end of the period, WHODAS at the baseline and the end) is due once its latest scorable completion
-in the care period is older than the PROM validity (`[windows] observation_days`, 15 days: a
-report counts a PROM only from the 15 days up to its date, docs/rules.md "Data rules"). Due since
-the day the window opened or the day the last completion aged out (completed + validity days),
-whichever is later. So a patient who follows the schedule always has a PROM a report prepared
+(baseline days 1-60, each quarterly window, the end-of-period window from the validity's span
+before day 365 to day 425, as the caller passes it: docs/rules.md "Outcome measures"), each
+check-in instrument that window's report needs (the ruleset's measures for the track, its
+conditions and the report type: PGIC only at the end of the period, WHODAS at the baseline and
+the end) is due once its latest scorable completion in the care period is older than the PROM
+validity (`[windows] observation_days`, 15 days: a report counts a PROM only from the 15 days up
+to its date, docs/rules.md "Data rules"). Due since the day the window opened or the day the
+last completion aged out (completed + validity days), whichever is later. So a patient who follows the schedule always has a PROM a report prepared
 today can use, and answering it covers the next two weeks. The end-of-period window outlasts
 the care period (to day 425), and so does this rule. The caller passes the windows
 (`ReportWindow`) and the validity days.

@@ -20,7 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import and_, or_, select
@@ -345,6 +345,14 @@ async def _report_windows(
         if period is None:
             continue
         report_type = cast("ReportType", kind)
+        if report_type == "end_of_period":
+            # Asked for from the validity's span before the regular end of the period, not
+            # from the early-success day: patients are not asked every 15 days for half a
+            # year; an early report is the care team's call, made with check-ins they ask for.
+            regular = rules.calendar.date_of(period.start, rules.calendar.end_of_period_opens_day)
+            opens = max(opens, regular - timedelta(days=rules.windows.observation_days - 1))
+            if opens > today:
+                continue
         instruments = schedule.report_instruments(rules, period=period, report_type=report_type)
         found.append(schedule.ReportWindow(enrollment_id, report_type, opens, closes, instruments))
     return found

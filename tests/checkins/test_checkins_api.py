@@ -654,3 +654,28 @@ async def test_a_prom_aged_out_of_an_open_report_window_is_due_again(
     assert whodas["overdue"] is True
     assert whodas["reason"].startswith("BH: the baseline report")
     assert whodas["enrollment_id"] == answered.json()["enrollment_id"]
+
+
+async def test_an_early_success_window_asks_for_nothing_until_the_regular_end(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # BH's end-of-period window opens for early success on day 185; the end-of-period PROMs
+    # (WHODAS, PGIC) are asked for only from the validity's span before day 365, not every
+    # 15 days for half a year.
+    now = datetime(2026, 9, 1, 16, 0, tzinfo=UTC)  # noon in New York
+    org = await make_org(app)
+    with clock.frozen_at(now):
+        start = local_today() - timedelta(days=199)  # today is day 200
+        patient = await make_patient(app, org, enroll=enroll_bh(start, "anxiety"))
+        windows = await client.get(
+            f"/v1/patients/{patient.id}/reporting", headers=org.clinician.headers
+        )
+        (period,) = windows.json()["items"]
+        end = next(w for w in period["windows"] if w["type"] == "end_of_period")
+        assert end["status"] in ("open", "due_soon")  # open for early success
+        codes = await due_codes(client, patient.user, "me")
+    assert "whodas12" not in codes
+    assert "pgic" not in codes
+    validity = app.state.rules.windows.observation_days
+    with clock.frozen_at(now + timedelta(days=365 - validity + 1 - 200)):  # day 351
+        assert {"whodas12", "pgic"} <= set(await due_codes(client, patient.user, "me"))
