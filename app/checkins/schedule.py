@@ -29,10 +29,10 @@ conditions and the report type: PGIC only at the end of the period, WHODAS at th
 the end) is due once its latest scorable completion in the care period is older than the PROM
 validity (`[windows] observation_days`, 15 days: a report counts a PROM only from the 15 days up
 to its date, docs/rules.md "Data rules"). Due since the day the window opened or the day the
-last completion aged out (completed + validity days), whichever is later. So a patient who follows the schedule always has a PROM a report prepared
-today can use, and answering it covers the next two weeks. The end-of-period window outlasts
-the care period (to day 425), and so does this rule. The caller passes the windows
-(`ReportWindow`) and the validity days.
+last completion aged out (completed + validity days), whichever is later. So a patient who
+follows the schedule always has a PROM a report prepared today can use, and answering it covers
+the next two weeks. The end-of-period window outlasts the care period (to day 425), and so does
+this rule. The caller passes the windows (`ReportWindow`) and the validity days.
 
 Overdue rule: a scheduled instrument is overdue once more than `GRACE_DAYS` (3) full days have
 passed since it became due (due on the 1st -> overdue on the 5th), giving a patient a long weekend
