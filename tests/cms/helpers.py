@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from app.cms.client import CmsClient
 from app.cms.sending import Sender, send_due
 from app.cms.standin import StandIn
-from tests.factories import OrgWorld, PatientWorld, make_patient
+from tests.factories import OrgWorld, PatientWorld, make_org, make_patient
 from tests.outcomes.helpers import cuff, enrollment, enrollment_id, labs, on_day, prepare
 
 CMS_BASE = "http://cms.test/access"
@@ -119,3 +119,20 @@ async def read_report(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def reporting_patient(
+    app: FastAPI, client: httpx.AsyncClient
+) -> tuple[OrgWorld, PatientWorld, dict[str, Any]]:
+    """An organization set up to report to CMS, and a patient's complete baseline report."""
+    org = await make_org(app)
+    await set_up_reporting(client, org)
+    patient, report = await complete_baseline(app, client, org)
+    return org, patient, report
+
+
+async def submit(
+    client: httpx.AsyncClient, org: OrgWorld, patient_id: uuid.UUID, report: dict[str, Any]
+) -> httpx.Response:
+    """The organization's clinician submits the report."""
+    return await client.post(submit_url(patient_id, report["id"]), headers=org.clinician.headers)

@@ -17,8 +17,7 @@ from sqlalchemy import select, update
 
 from app.clock import frozen_at
 from app.cms.models import ReportSubmission
-from tests.cms.helpers import Cms, cms_for, complete_baseline, set_up_reporting, submit_url
-from tests.factories import make_org
+from tests.cms.helpers import Cms, cms_for, reporting_patient, submit_url
 from tests.readings.helpers import APP_PROPERTY
 
 T0 = datetime(2026, 8, 1, 12, tzinfo=UTC)
@@ -89,9 +88,7 @@ async def test_never_a_second_bundle_unless_rejected(
             .where(ReportSubmission.state.in_(("queued", "sent")))
             .values(state="failed")
         )
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     ids = {
         "patient": patient.id,
         "report": uuid.UUID(report["id"]),

@@ -20,9 +20,9 @@ from app.cms.models import ReportSubmission
 from app.cms.sending import POLL_FOR, Claimed, claim, record
 from app.organizations.models import Organization
 from app.patients.models import Patient
-from tests.cms.helpers import cms_for, complete_baseline, read_report, set_up_reporting, submit_url
+from tests.cms.helpers import cms_for, read_report, reporting_patient, submit, submit_url
 from tests.conftest import TEST_DATABASE_URL
-from tests.factories import OrgWorld, make_org
+from tests.factories import OrgWorld
 
 T0 = datetime(2026, 8, 1, 12, tzinfo=UTC)
 
@@ -32,13 +32,9 @@ def at(seconds: float) -> Any:
 
 
 async def _submitted(app: FastAPI, client: httpx.AsyncClient) -> tuple[OrgWorld, Any, Any]:
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     with at(0):
-        answer = await client.post(
-            submit_url(patient.id, report["id"]), headers=org.clinician.headers
-        )
+        answer = await submit(client, org, patient.id, report)
     assert answer.status_code == 202, answer.text
     return org, patient, report
 

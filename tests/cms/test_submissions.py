@@ -23,7 +23,9 @@ from tests.cms.helpers import (
     cms_for,
     complete_baseline,
     read_report,
+    reporting_patient,
     set_up_reporting,
+    submit,
     submit_url,
 )
 from tests.factories import make_org
@@ -43,9 +45,7 @@ async def _submissions(app: FastAPI) -> list[ReportSubmission]:
 async def test_submitted_sent_and_polled_to_success(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     async with cms_for(app, polls_before_result=2) as cms:
         with at(0):
             submitted = await client.post(
@@ -100,13 +100,11 @@ async def test_submitted_sent_and_polled_to_success(
 async def test_each_result_code_is_recorded_on_the_report(
     app: FastAPI, client: httpx.AsyncClient, code: str, status: str
 ) -> None:
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     async with cms_for(app, polls_before_result=0) as cms:
         cms.standin.results.append(code)
         with at(0):
-            await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+            await submit(client, org, patient.id, report)
             await cms.work()
         with at(FIRST_POLL.total_seconds()):
             await cms.work()
@@ -129,7 +127,7 @@ async def test_every_status_change_is_a_webhook(app: FastAPI, client: httpx.Asyn
     async with cms_for(app, polls_before_result=0) as cms:
         cms.standin.results.append("incorrect-track")
         with at(0):
-            await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+            await submit(client, org, patient.id, report)
             await cms.work()
         with at(FIRST_POLL.total_seconds()):
             await cms.work()
@@ -159,7 +157,7 @@ async def test_a_validation_error_keeps_cms_words(app: FastAPI, client: httpx.As
 
         cms.standin._accept = wrong_entity  # type: ignore[method-assign]
         with at(0):
-            await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+            await submit(client, org, patient.id, report)
             await cms.work()
         with at(FIRST_POLL.total_seconds()):
             await cms.work()
@@ -171,13 +169,11 @@ async def test_a_validation_error_keeps_cms_words(app: FastAPI, client: httpx.As
 async def test_a_timeout_after_cms_got_the_bundle_sends_no_second_bundle(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     async with cms_for(app, polls_before_result=0) as cms:
         cms.transport.lose = 1
         with at(0):
-            await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+            await submit(client, org, patient.id, report)
             # The person retries the submit too: still one submission.
             again = await client.post(
                 submit_url(patient.id, report["id"]), headers=org.clinician.headers
@@ -198,13 +194,11 @@ async def test_a_timeout_after_cms_got_the_bundle_sends_no_second_bundle(
 
 
 async def test_5xx_is_retried_with_backoff(app: FastAPI, client: httpx.AsyncClient) -> None:
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     async with cms_for(app, polls_before_result=0) as cms:
         cms.standin.failures.extend([503, 500])
         with at(0):
-            await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+            await submit(client, org, patient.id, report)
             await cms.work()
         (submission,) = await _submissions(app)
         assert submission.last_error is not None
@@ -227,13 +221,11 @@ async def test_5xx_is_retried_with_backoff(app: FastAPI, client: httpx.AsyncClie
 async def test_unreachable_for_a_day_gives_up_and_submitting_again_resumes(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     async with cms_for(app, polls_before_result=0) as cms:
         cms.standin.failures.extend([503] * 100)
         with at(0):
-            await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+            await submit(client, org, patient.id, report)
         moment = 0.0
         while moment <= SEND_FOR.total_seconds() + 3600:
             with at(moment):
@@ -261,9 +253,7 @@ async def test_unreachable_for_a_day_gives_up_and_submitting_again_resumes(
 async def test_only_a_rejection_lets_a_report_be_sent_again(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     url = submit_url(patient.id, report["id"])
     async with cms_for(app, polls_before_result=0) as cms:
         cms.standin.results.append("patient-not-aligned")
@@ -297,7 +287,7 @@ async def test_wrong_client_secret_is_retried_and_said(
     patient, report = await complete_baseline(app, client, org)
     async with cms_for(app) as cms:
         with at(0):
-            await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+            await submit(client, org, patient.id, report)
             await cms.work()
     (submission,) = await _submissions(app)
     assert submission.state == "queued"
@@ -308,12 +298,10 @@ async def test_wrong_client_secret_is_retried_and_said(
 async def test_a_token_is_reused_until_it_nears_expiry(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     async with cms_for(app, polls_before_result=3) as cms:
         with at(0):
-            await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+            await submit(client, org, patient.id, report)
         for seconds in (0, 10, 30, 70, 150):
             with at(seconds):
                 await cms.work()
@@ -325,12 +313,10 @@ async def test_a_token_is_reused_until_it_nears_expiry(
 async def test_submitting_is_audited_and_the_disclosure_too(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    org = await make_org(app)
-    await set_up_reporting(client, org)
-    patient, report = await complete_baseline(app, client, org)
+    org, patient, report = await reporting_patient(app, client)
     async with cms_for(app) as cms:
         with at(0):
-            await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+            await submit(client, org, patient.id, report)
             await cms.work()
     async with app.state.sessionmaker() as session:
         rows = list(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.cms.models import ReportSubmission
-from tests.cms.helpers import complete_baseline, set_up_reporting, submit_url
+from tests.cms.helpers import complete_baseline, set_up_reporting, submit, submit_url
 from tests.factories import make_org, make_patient
 from tests.outcomes.helpers import enrollment, enrollment_id, on_day, prepare
 
@@ -74,7 +74,7 @@ async def test_409_names_what_is_missing(
         await client.patch(
             f"/v1/clinicians/{clinician['id']}", json={"npi": None}, headers=org.admin.headers
         )
-    refused = await client.post(submit_url(patient.id, report["id"]), headers=org.clinician.headers)
+    refused = await submit(client, org, patient.id, report)
     assert refused.status_code == 409, refused.text
     assert words in refused.json()["detail"]
     async with app.state.sessionmaker() as session:
