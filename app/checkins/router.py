@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.auth.dependencies import CurrentPrincipal, RequireRole
 from app.auth.principal import PEOPLE, Principal
+from app.checkins import due_list
 from app.checkins import service as checkins_service
 from app.checkins.schemas import (
     CheckinCreate,
@@ -39,7 +40,7 @@ async def list_due_checkins(
     patient: ReachablePatient, principal: CurrentPrincipal, session: SessionDep, rules: RulesDep
 ) -> DueList:
     """The instruments due today in the patient's time zone, from their active enrollments."""
-    return await checkins_service.due(session, principal=principal, patient=patient, rules=rules)
+    return await due_list.due(session, principal=principal, patient=patient, rules=rules)
 
 
 @router.post(
